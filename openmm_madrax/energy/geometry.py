@@ -1,0 +1,73 @@
+"""Geometry on coordinate tensors (Angstrom, radians/degrees), TorchScript-compatible.
+
+Degenerate configurations (collinear frames, acos at 0/180 deg) are the only remaining non-smooth
+points of the energy (spec section 7); they are guarded here with clamped acos arguments and a
+norm floor so that neither the value nor the gradient becomes NaN.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+ACOS_CLAMP = 1.0 - 1e-7
+RAD2DEG = 180.0 / math.pi
+
+
+def safe_norm(v: Tensor, eps: float = 1e-12) -> Tensor:
+    """|v| along the last axis with a gradient that stays finite at v = 0."""
+    return torch.sqrt((v * v).sum(-1) + eps)
+
+
+def distance(pos: Tensor, i: Tensor, j: Tensor) -> Tensor:
+    return safe_norm(pos.index_select(0, i) - pos.index_select(0, j))
+
+
+def angle_deg(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+    """Angle a-b-c at b, in degrees, for (..., 3) tensors."""
+    u = a - b
+    v = c - b
+    cos = (u * v).sum(-1) / (safe_norm(u) * safe_norm(v))
+    return torch.acos(cos.clamp(-0.9999999, 0.9999999)) * 57.29577951308232
+
+
+def angle_rad(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+    u = a - b
+    v = c - b
+    cos = (u * v).sum(-1) / (safe_norm(u) * safe_norm(v))
+    return torch.acos(cos.clamp(-0.9999999, 0.9999999))
+
+
+def dihedral(p0: Tensor, p1: Tensor, p2: Tensor, p3: Tensor) -> Tensor:
+    """IUPAC dihedral p0-p1-p2-p3 in radians, (-pi, pi]; atan2 form (no acos singularity)."""
+    b0 = p1 - p0
+    b1 = p2 - p1
+    b2 = p3 - p2
+    n1 = torch.cross(b0, b1, dim=-1)
+    n2 = torch.cross(b1, b2, dim=-1)
+    b1n = b1 / safe_norm(b1).unsqueeze(-1)
+    m1 = torch.cross(n1, b1n, dim=-1)
+    x = (n1 * n2).sum(-1)
+    y = (m1 * n2).sum(-1)
+    # a tiny offset keeps atan2's gradient finite when both arguments vanish (collinear atoms)
+    return torch.atan2(y, x + 1e-30)
+
+
+def local_frames(pos: Tensor, atom: Tensor, p1: Tensor, p2: Tensor):
+    """Frames of spec 2.2: e_z towards p1, e_x = p2 direction orthogonalised, e_y = e_z x e_x.
+
+    Falls back to e_x = (1, 0, 0) when the p2 direction is (anti)parallel to e_z (norm < 1e-5).
+    """
+    xa = pos.index_select(0, atom)
+    vz = pos.index_select(0, p1) - xa
+    ez = vz / safe_norm(vz).unsqueeze(-1)
+    v2 = pos.index_select(0, p2) - xa
+    vx = v2 - (v2 * ez).sum(-1, keepdim=True) * ez
+    nx = safe_norm(vx)
+    fallback = torch.zeros_like(vx)
+    fallback[:, 0] = 1.0
+    ok = (nx >= 1e-5).unsqueeze(-1)
+    ex = torch.where(ok, vx / nx.clamp(min=1e-5).unsqueeze(-1), fallback)
+    ey = torch.cross(ez, ex, dim=-1)
+    return xa, ex, ey, ez

@@ -1,0 +1,129 @@
+"""Channel 1: FoldX-style hydrogen bonds with virtual hydrogens and lone pairs (spec 5.1).
+
+Work is organised on three static lists built with the neighbour list:
+* H-bond candidate pairs (acceptor a, donor b), stored once in the orientation of spec 3.1;
+* combinations (H slot of b) x (LP slot of a) of every candidate pair;
+* groups (pair, LP state, H state): the best combination of each group is kept (step 6).
+Proton / lone-pair states are then chosen per atom (step 7) and the atom energies assembled.
+"""
+from __future__ import annotations
+
+import math
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+from .geometry import angle_deg, dihedral, safe_norm
+from .smooth import gate_ge, gate_le, relu, segment_softmin_weights, smin, softplus_relu
+
+HB_MAX_DA = 3.5
+KINK_H = 2.0  # degrees, kink blend of the piecewise-linear penalties (smooth mode)
+
+
+def _penalty_range(x: Tensor, lo: Tensor, opt_lo: Tensor, opt_hi: Tensor, hi: Tensor, smooth: bool) -> Tensor:
+    """(opt_lo - x)/(opt_lo - lo) below the optimum, (x - opt_hi)/(hi - opt_hi) above, 0 inside."""
+    below = relu(opt_lo - x, 2.0, smooth) / (opt_lo - lo).clamp(min=1e-9)
+    above = relu(x - opt_hi, 2.0, smooth) / (hi - opt_hi).clamp(min=1e-9)
+    return below + above
+
+
+def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: Tensor, combo_pair: Tensor,
+                         combo_h: Tensor, combo_l: Tensor, win: Tensor, plane_p1: Tensor, plane_p2: Tensor,
+                         use_plane: Tensor, plane_dist: Tensor, dist_offset: Tensor, minr_sum: Tensor,
+                         class_energy: Tensor, salt_bridge: Tensor, kappa_salt: float, coulomb_pref: float,
+                         smooth: bool) -> Tuple[Tensor, Tensor]:
+    """Energy and acceptability gate of every (H slot, LP slot) combination (steps 2-5).
+
+    Per-combination window columns of ``win``: alpha min/max/opt_min/opt_max, beta min/max/
+    opt_min/opt_max, |chi| min, |chi| opt (degrees).  Returns (E_combo <= 0, gate in [0, 1]).
+    """
+    a = pair_a.index_select(0, combo_pair)
+    b = pair_b.index_select(0, combo_pair)
+    xa = pos.index_select(0, a)
+    xb = pos.index_select(0, b)
+    xh = fake_pos.index_select(0, combo_h)
+    xl = fake_pos.index_select(0, combo_l)
+    d = safe_norm(xa - xb)
+    alpha = angle_deg(xl, xh, xb)
+    beta = angle_deg(xh, xl, xa)
+    chi = torch.abs(dihedral(xb, xh, xl, xa)) * 57.29577951308232
+
+    a_min, a_max, a_omin, a_omax = win[:, 0], win[:, 1], win[:, 2], win[:, 3]
+    b_min, b_max, b_omin, b_omax = win[:, 4], win[:, 5], win[:, 6], win[:, 7]
+    c_min, c_opt = win[:, 8], win[:, 9]
+
+    # step 3: acceptability (no gate on a limit at the end of the angle's range, 180 deg)
+    ones = torch.ones_like(d)
+    gate = gate_le(d, 3.5, 0.2, smooth)
+    gate = gate * gate_ge(alpha - a_min, 0.0, 6.0, smooth)
+    gate = gate * torch.where(a_max < 180.0, gate_le(alpha - a_max, 0.0, 6.0, smooth), ones)
+    gate = gate * gate_ge(beta - b_min, 0.0, 6.0, smooth)
+    gate = gate * torch.where(b_max < 180.0, gate_le(beta - b_max, 0.0, 6.0, smooth), ones)
+    gate = gate * gate_ge(chi - c_min, 0.0, 6.0, smooth)
+    # plane test for sp2 carbonyl/carboxyl acceptors: dist(H, plane of a and its frame partners)/|a-H|
+    pa1 = pos.index_select(0, plane_p1.index_select(0, combo_pair))
+    pa2 = pos.index_select(0, plane_p2.index_select(0, combo_pair))
+    normal = torch.cross(pa1 - xa, pa2 - xa, dim=-1)
+    normal = normal / safe_norm(normal).unsqueeze(-1)
+    ratio = torch.abs(((xh - xa) * normal).sum(-1)) / safe_norm(xa - xh)
+    pd = plane_dist.index_select(0, combo_pair)
+    plane_ok = gate_le(ratio - pd, 0.0, 0.04, smooth)
+    gate = gate * torch.where(use_plane.index_select(0, combo_pair), plane_ok, ones)
+
+    # step 4: penalty
+    pen = softplus_relu(d - (minr_sum.index_select(0, combo_pair) + dist_offset.index_select(0, combo_pair)),
+                        0.02, smooth)
+    pen = pen + _penalty_range(beta, b_min, b_omin, b_omax, b_max, smooth) / 3.0
+    pen = pen + _penalty_range(alpha, a_min, a_omin, a_omax, a_max, smooth) / 5.0
+    pen = pen + relu(c_opt - chi, 2.0, smooth) / (c_opt - c_min).clamp(min=1e-9) / 4.0
+
+    # step 5: class energy (salt bridges: screened Coulomb-like term of the donor-acceptor distance)
+    e_class = class_energy.index_select(0, combo_pair)
+    salt = -0.88 * 0.2 * coulomb_pref / d * torch.exp(-kappa_salt * d) / d
+    e_class = torch.where(salt_bridge.index_select(0, combo_pair), salt, e_class)
+    energy = smin(e_class * (1.0 - pen), 0.0, 0.01, smooth)
+    return energy * gate, gate
+
+
+def best_per_group(energy: Tensor, group: Tensor, n_groups: int, smooth: bool) -> Tensor:
+    """Step 6: the most negative combination per (pair, LP state, H state); smooth: Boltzmann mean."""
+    if smooth:
+        w = segment_softmin_weights(energy, group, n_groups, 0.05)
+        return torch.zeros(n_groups, dtype=energy.dtype, device=energy.device).index_add(0, group, w * energy)
+    out = torch.zeros(n_groups, dtype=energy.dtype, device=energy.device)
+    return out.scatter_reduce(0, group, energy, reduce="amin", include_self=True)
+
+
+def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_lstate: Tensor,
+                  group_hstate: Tensor, state_exists: Tensor, smooth: bool) -> Tensor:
+    """Step 7: per-atom state choice from S_i(k) = sum of E/2 over its groups in state k.
+
+    Returns the weight of every group: 1/0 for the argmin state (exact, lowest k on ties) or the
+    product of soft state weights softmax(-S/0.05) of its acceptor and donor (smooth).
+    """
+    n = state_exists.shape[0]
+    half = 0.5 * group_energy
+    s = torch.zeros(n * 4, dtype=group_energy.dtype, device=group_energy.device)
+    s = s.index_add(0, group_a * 4 + group_lstate, half)
+    s = s.index_add(0, group_b * 4 + group_hstate, half)
+    s = s.view(n, 4)
+    if smooth:
+        z = torch.where(state_exists, -s / 0.05, torch.full_like(s, -1e30))
+        w = torch.softmax(z, dim=1)
+        wa = w.index_select(0, group_a).gather(1, group_lstate.unsqueeze(1)).squeeze(1)
+        wb = w.index_select(0, group_b).gather(1, group_hstate.unsqueeze(1)).squeeze(1)
+        return wa * wb
+    best = torch.argmin(s, dim=1)
+    keep = (best.index_select(0, group_a) == group_lstate) & (best.index_select(0, group_b) == group_hstate)
+    return keep.to(group_energy.dtype)
+
+
+def pair_network_mask(gate: Tensor, combo_pair: Tensor, n_pairs: int, smooth: bool) -> Tensor:
+    """H-bond network mask per candidate pair: any acceptable combination (smooth: 1 - prod(1 - g))."""
+    if smooth:
+        logs = torch.log1p(-gate.clamp(0.0, 1.0 - 1e-9))
+        tot = torch.zeros(n_pairs, dtype=gate.dtype, device=gate.device).index_add(0, combo_pair, logs)
+        return 1.0 - torch.exp(tot)
+    out = torch.zeros(n_pairs, dtype=gate.dtype, device=gate.device)
+    return out.scatter_reduce(0, combo_pair, gate, reduce="amax", include_self=True)
