@@ -17,9 +17,9 @@ from .errors import MadraXError, MutationError, StructureError
 from .params import CHANNELS
 from .structure import MadraXWarning, Structure, load
 from .energy.model import MadraXEnergy
-from .scoring import energy_module, residue_frame, score
+from .scoring import energy_module, residue_frame, score, score_frames
 
 __version__ = "0.1.0"
 
 __all__ = ["CHANNELS", "MadraXEnergy", "MadraXError", "MadraXWarning", "MutationError", "Structure",
-           "StructureError", "energy_module", "load", "residue_frame", "score", "__version__"]
+           "StructureError", "energy_module", "load", "residue_frame", "score", "score_frames", "__version__"]

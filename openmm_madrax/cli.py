@@ -19,6 +19,9 @@ from .errors import MadraXError
 #: command name -> module under openmm_madrax.commands
 COMMANDS = {
     "score": "score",
+    "fit-torsions": "fit_torsions",
+    "minimize": "minimize",
+    "md": "md",
 }
 
 

@@ -42,7 +42,12 @@ def energy_module(structure: Structure, *, burial: str = "madrax", smooth: bool 
     """Build the :class:`MadraXEnergy` module of a prepared structure."""
     dt = _dtype(dtype)
     tors = default_torsions(structure, dt) if torsions else None
-    return MadraXEnergy(structure.tables(), burial=burial, smooth=smooth, dtype=dt, skin=skin, torsions=tors)
+    module = MadraXEnergy(structure.tables(), burial=burial, smooth=smooth, dtype=dt, skin=skin, torsions=tors)
+    xyz = np.asarray(structure.coords, dtype=np.float64)
+    if xyz.size and np.isfinite(xyz).all() and np.abs(xyz).max() > 0.0:
+        # the planar-frame sign of smooth mode follows the structure, not the first call's coordinates
+        module.fix_frames(torch.as_tensor(xyz, dtype=dt))
+    return module
 
 
 def residue_frame(structure: Structure, energies: np.ndarray) -> pd.DataFrame:
@@ -78,3 +83,57 @@ def score(source: Union[str, Structure, object], positions=None, *, burial: str 
     df.attrs["burial"] = burial
     df.attrs["smooth"] = smooth
     return df
+
+
+def score_frames(structure: Structure, frames, *, burial: str = "madrax", smooth: bool = False, dtype="float64",
+                 torsions: bool = True, module: Optional[MadraXEnergy] = None, progress: bool = False) -> np.ndarray:
+    """Per-residue energies of many conformations of one structure, as an (F, R, 11) array (kcal/mol).
+
+    ``frames``: (F, N, 3) heavy-atom coordinates in Angstrom, in the atom order of ``structure``
+    (``structure.coords`` order; an mdtraj trajectory is accepted and mapped with the structure's
+    atom indices when the structure was loaded from that topology). Set-up (typing, index tables,
+    the TorchScript-compatible module) is done once; the neighbour list is reused between frames
+    while atoms stay within half the skin, so similar frames cost less than independent scores.
+    """
+    xyz = _frames_array(structure, frames)
+    if module is None:
+        module = energy_module(structure, burial=burial, smooth=smooth, dtype=dtype, torsions=torsions)
+    dt = _dtype(dtype)
+    out = np.empty((xyz.shape[0], structure.n_residues, len(CHANNELS)), dtype=np.float64)
+    it = range(xyz.shape[0])
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="scoring frames", unit="frame")
+    with torch.no_grad():
+        for f in it:
+            out[f] = module(torch.as_tensor(xyz[f], dtype=dt)).double().cpu().numpy()
+    return out
+
+
+def _frames_array(structure: Structure, frames) -> np.ndarray:
+    from .errors import StructureError
+
+    if hasattr(frames, "xyz") and hasattr(frames, "topology"):  # mdtraj.Trajectory (nm)
+        idx = np.asarray(structure.source_index)
+        if (idx < 0).any():
+            raise StructureError("score_frames: the structure has atoms added by repair, which the trajectory "
+                                 "does not have; pass an (F, N, 3) array of its heavy atoms in Angstrom instead")
+        if frames.n_atoms <= int(np.max(idx)):
+            raise StructureError(f"score_frames: trajectory has {frames.n_atoms} atoms but the structure refers to "
+                                 f"atom index {int(np.max(idx))}: topology and trajectory do not match")
+        xyz = np.asarray(frames.xyz, dtype=np.float64)[:, idx, :] * 10.0
+    else:
+        xyz = np.asarray(frames, dtype=np.float64)
+        if xyz.ndim == 2:
+            xyz = xyz[None]
+    if xyz.ndim != 3 or xyz.shape[1:] != (structure.n_atoms, 3):
+        raise StructureError(f"score_frames: expected frames of shape (F, {structure.n_atoms}, 3) for "
+                             f"{structure.name}, got {tuple(xyz.shape)}")
+    if xyz.shape[0] == 0:
+        raise StructureError("score_frames: no frames (empty trajectory)")
+    bad = ~np.isfinite(xyz).all(axis=2)
+    if bad.any():
+        f, a = np.argwhere(bad)[0]
+        res = structure.residues[int(structure.atom_residue[a])]
+        raise StructureError(f"score_frames: non-finite coordinates in frame {f}, atom {res.label}:{structure.atom_names[a]}")
+    return xyz

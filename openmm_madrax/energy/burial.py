@@ -1,11 +1,13 @@
 """Burial (physics spec section 4): atomic occupancy, facc, directional polar occupancy (cRP)."""
 from __future__ import annotations
 
+from typing import Tuple
+
 import torch
 from torch import Tensor
 
 from .geometry import angle_deg, safe_norm
-from .smooth import gate_le, gate_ge, relu, sclamp, smax, smin, smax_t, smin_t
+from .smooth import gate_le, gate_ge, log1m, relu, sclamp, smax, smin, smax_t, smin_t
 
 GAUSS_DENOM = 24.5  # 2 sigma^2, sigma = 3.5 A (Stouten 1993 / FoldX)
 OCC_CUTOFF = 6.0
@@ -61,10 +63,15 @@ def _window_shape(theta: Tensor, win: Tensor, smooth: bool) -> Tensor:
 
 def polar_occupancy(pos: Tensor, fake_pos: Tensor, slot: Tensor, parent: Tensor, nb: Tensor,
                     minradius: Tensor, volume: Tensor, crp_weight: Tensor, window: Tensor,
-                    n_slots: int, smooth: bool) -> Tensor:
-    """cRP[f] for every fake-atom slot f (spec 4.3), accumulated over (slot, neighbour) pairs.
+                    n_slots: int, smooth: bool) -> Tuple[Tensor, Tensor]:
+    """cRP[f] for every fake-atom slot f (spec 4.3), accumulated over (slot, neighbour) pairs, and
+    the slot's occlusion (exact: cRP > 0, i.e. some neighbour inside the windows).
 
     ``window`` holds per slot-pair (theta_min, theta_max, optMinLow, optMin, optMax, optMaxHigh).
+    Smooth occlusion: 1 - prod over neighbours of (1 - gate), the gates of the cRP windows, so it
+    follows the windows themselves (half way on a window limit) instead of switching on a small
+    slice of cRP (spec item 6 suggests S(cRP / 0.5), which changes by ~1 over ~0.01 A because cRP
+    grows by several units as a neighbour enters).
     """
     xp = pos.index_select(0, parent)
     xq = pos.index_select(0, nb)
@@ -83,5 +90,11 @@ def polar_occupancy(pos: Tensor, fake_pos: Tensor, slot: Tensor, parent: Tensor,
     c = _window_shape(theta, window, smooth)
     val = volume.index_select(0, nb) * torch.exp(-d * d / 24.5) * crp_weight.index_select(0, parent)
     val = val * ((1.0 - delta / 2.8) + c) * gate
-    crp = torch.zeros(n_slots, dtype=pos.dtype, device=pos.device)
-    return crp.index_add(0, slot, val)
+    crp = torch.zeros(n_slots, dtype=pos.dtype, device=pos.device).index_add(0, slot, val)
+    if smooth:
+        logs = log1m(gate.clamp(0.0, 1.0))
+        tot = torch.zeros(n_slots, dtype=pos.dtype, device=pos.device).index_add(0, slot, logs)
+        occluded = 1.0 - torch.exp(tot)
+    else:
+        occluded = (crp > 0.0).to(pos.dtype)
+    return crp, occluded

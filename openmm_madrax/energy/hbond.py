@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .geometry import angle_deg, dihedral, safe_norm
-from .smooth import gate_ge, gate_le, relu, segment_softmin_weights, smin, softplus_relu
+from .smooth import gate_ge, gate_le, log1m, qstep, relu, segment_softmin_weights, smin
 
 HB_MAX_DA = 3.5
 KINK_H = 2.0  # degrees, kink blend of the piecewise-linear penalties (smooth mode)
@@ -36,7 +36,8 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
     """Energy and acceptability gate of every (H slot, LP slot) combination (steps 2-5).
 
     Per-combination window columns of ``win``: alpha min/max/opt_min/opt_max, beta min/max/
-    opt_min/opt_max, |chi| min, |chi| opt (degrees).  Returns (E_combo <= 0, gate in [0, 1]).
+    opt_min/opt_max, |chi| min, |chi| opt (degrees).  Returns (E_combo <= 0 before the gate,
+    gate in [0, 1]); the combination's energy is their product.
     """
     a = pair_a.index_select(0, combo_pair)
     b = pair_b.index_select(0, combo_pair)
@@ -68,12 +69,11 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
     normal = normal / safe_norm(normal).unsqueeze(-1)
     ratio = torch.abs(((xh - xa) * normal).sum(-1)) / safe_norm(xa - xh)
     pd = plane_dist.index_select(0, combo_pair)
-    plane_ok = gate_le(ratio - pd, 0.0, 0.04, smooth)
-    gate = gate * torch.where(use_plane.index_select(0, combo_pair), plane_ok, ones)
-
+    gate = gate * torch.where(use_plane.index_select(0, combo_pair), gate_le(ratio - pd, 0.0, 0.04, smooth), ones)
     # step 4: penalty
-    pen = softplus_relu(d - (minr_sum.index_select(0, combo_pair) + dist_offset.index_select(0, combo_pair)),
-                        0.02, smooth)
+    # distance relu: quadratic kink blend over +-0.02 A (exact outside; softplus would weaken every
+    # H-bond near the onset of the distance penalty by up to 0.014 in P)
+    pen = relu(d - (minr_sum.index_select(0, combo_pair) + dist_offset.index_select(0, combo_pair)), 0.02, smooth)
     pen = pen + _penalty_range(beta, b_min, b_omin, b_omax, b_max, smooth) / 3.0
     pen = pen + _penalty_range(alpha, a_min, a_omin, a_omax, a_max, smooth) / 5.0
     pen = pen + relu(c_opt - chi, 2.0, smooth) / (c_opt - c_min).clamp(min=1e-9) / 4.0
@@ -83,16 +83,31 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
     salt = -0.88 * 0.2 * coulomb_pref / d * torch.exp(-kappa_salt * d) / d
     e_class = torch.where(salt_bridge.index_select(0, combo_pair), salt, e_class)
     energy = smin(e_class * (1.0 - pen), 0.0, 0.01, smooth)
-    return energy * gate, gate
+    return energy, gate
 
 
-def best_per_group(energy: Tensor, group: Tensor, n_groups: int, smooth: bool) -> Tensor:
-    """Step 6: the most negative combination per (pair, LP state, H state); smooth: Boltzmann mean."""
+def best_per_group(energy: Tensor, bonded: Tensor, group: Tensor, n_groups: int,
+                   smooth: bool) -> Tuple[Tensor, Tensor]:
+    """Step 6: the most negative combination per (pair, LP state, H state); smooth: Boltzmann mean
+    (tau = 0.02 kcal/mol; the spec suggests 0.05, which weakens the H-bond channel by ~1 %).
+
+    ``energy`` = gated combination energies.  Also returns ``bonded`` (a per-combination "is an
+    H-bond" weight, see :func:`bond_weight`) of the selected combination (smooth: its mean with
+    the same Boltzmann weights)."""
+    z = torch.zeros(n_groups, dtype=energy.dtype, device=energy.device)
     if smooth:
-        w = segment_softmin_weights(energy, group, n_groups, 0.05)
-        return torch.zeros(n_groups, dtype=energy.dtype, device=energy.device).index_add(0, group, w * energy)
-    out = torch.zeros(n_groups, dtype=energy.dtype, device=energy.device)
-    return out.scatter_reduce(0, group, energy, reduce="amin", include_self=True)
+        w = segment_softmin_weights(energy, group, n_groups, 0.02)
+        return z.index_add(0, group, w * energy), z.index_add(0, group, w * bonded)
+    best = z.scatter_reduce(0, group, energy, reduce="amin", include_self=True)
+    return best, (best < 0.0).to(energy.dtype)
+
+
+def bond_weight(raw: Tensor, gate: Tensor, smooth: bool) -> Tensor:
+    """Per combination, 1 for an H-bond and 0 otherwise: gate x q(-E / 0.3) with E before the gate
+    (q the piecewise-quadratic smoothstep; E >= 0, i.e. P >= 1, is no H-bond).  Exact: E gate < 0."""
+    if smooth:
+        return gate * qstep(-raw / 0.3)
+    return ((raw * gate) < 0.0).to(raw.dtype)
 
 
 def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_lstate: Tensor,
@@ -100,7 +115,8 @@ def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_
     """Step 7: per-atom state choice from S_i(k) = sum of E/2 over its groups in state k.
 
     Returns the weight of every group: 1/0 for the argmin state (exact, lowest k on ties) or the
-    product of soft state weights softmax(-S/0.05) of its acceptor and donor (smooth).
+    product of soft state weights softmax(-S/0.02) of its acceptor and donor (smooth; tau 0.02 instead
+    of the spec's 0.05 keeps smooth-vs-exact H-bond totals within 1 %).
     """
     n = state_exists.shape[0]
     half = 0.5 * group_energy
@@ -109,7 +125,7 @@ def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_
     s = s.index_add(0, group_b * 4 + group_hstate, half)
     s = s.view(n, 4)
     if smooth:
-        z = torch.where(state_exists, -s / 0.05, torch.full_like(s, -1e30))
+        z = torch.where(state_exists, -s / 0.02, torch.full_like(s, -1e30))
         w = torch.softmax(z, dim=1)
         wa = w.index_select(0, group_a).gather(1, group_lstate.unsqueeze(1)).squeeze(1)
         wb = w.index_select(0, group_b).gather(1, group_hstate.unsqueeze(1)).squeeze(1)
@@ -122,8 +138,26 @@ def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_
 def pair_network_mask(gate: Tensor, combo_pair: Tensor, n_pairs: int, smooth: bool) -> Tensor:
     """H-bond network mask per candidate pair: any acceptable combination (smooth: 1 - prod(1 - g))."""
     if smooth:
-        logs = torch.log1p(-gate.clamp(0.0, 1.0 - 1e-9))
+        logs = log1m(gate.clamp(0.0, 1.0))
         tot = torch.zeros(n_pairs, dtype=gate.dtype, device=gate.device).index_add(0, combo_pair, logs)
         return 1.0 - torch.exp(tot)
     out = torch.zeros(n_pairs, dtype=gate.dtype, device=gate.device)
     return out.scatter_reduce(0, combo_pair, gate, reduce="amax", include_self=True)
+
+
+def no_hbond_weight(group_bonded: Tensor, group_weight: Tensor, group_a: Tensor, group_b: Tensor,
+                    atom_energy: Tensor, smooth: bool) -> Tensor:
+    """Per atom: 1 when it makes no H-bond, 0 when it does (the switch of polar solvation, 5.4).
+
+    Exact: E_i == 0 (spec 5.4).  Smooth: prod over the atom's groups of (1 - b_g w_g), b_g the
+    group's bond weight (:func:`bond_weight`, proportional to the H-bond gates) and w_g its state
+    weight: the switch follows the H-bond gates themselves (half way at a window limit, like the
+    gates), so it is symmetric about the exact decision and no steeper than the H-bond energy.
+    (Spec item 6 suggests 1 - S(-E_i / 0.1); composed with the fast H-bond energies that concentrates
+    a change of ~1 kcal/mol of polar solvation into ~0.01 A.)
+    """
+    if not smooth:
+        return (atom_energy == 0.0).to(atom_energy.dtype)
+    logs = log1m((group_bonded * group_weight).clamp(0.0, 1.0))
+    tot = torch.zeros_like(atom_energy).index_add(0, group_a, logs).index_add(0, group_b, logs)
+    return torch.exp(tot)

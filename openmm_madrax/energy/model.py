@@ -205,6 +205,8 @@ class MadraXEnergy(nn.Module):
         zf = torch.zeros(0, dtype=fdt)
         self.nl_ref = torch.full((self.n_atoms, 3), float("inf"), dtype=fdt)
         self.nl_builds = 0
+        self.frame_sign = torch.ones(self.n_slots, dtype=fdt)
+        self.frame_fixed = False
         self.occ_i, self.occ_j, self.occ_on = z, z, zb
         self.crp_slot, self.crp_parent, self.crp_nb = z, z, z
         self.crp_win = torch.zeros((0, 6), dtype=fdt)
@@ -228,10 +230,27 @@ class MadraXEnergy(nn.Module):
 
     @torch.jit.export
     def needs_rebuild(self, pos: Tensor) -> bool:
-        if self.nl_ref.shape[0] != pos.shape[0]:
+        if self.nl_ref.shape[0] != pos.shape[0] or self.nl_ref.device != pos.device:
             return True
         disp = (pos.detach() - self.nl_ref).abs().max()
-        return bool(disp > 0.5 * self.skin / math.sqrt(3.0)) or bool(torch.isinf(disp))
+        return bool(disp > 0.5 * self.skin / math.sqrt(3.0)) or not bool(torch.isfinite(disp))
+
+    @torch.jit.export
+    def fix_frames(self, pos: Tensor):
+        """Decide, once, the sign of the planar-frame quirk (spec 2.2) for smooth mode.
+
+        Called with the structure's own coordinates when the module is built from a structure
+        (:func:`openmm_madrax.scoring.energy_module`), otherwise at the first neighbour-list
+        build; later rebuilds never change it, so energies do not depend on the call history.
+        """
+        p = pos.detach()
+        par = self.slot_parent
+        p1 = self.frame_p1.index_select(0, par)
+        p2 = self.frame_p2.index_select(0, par)
+        _, _, ey0, _ = local_frames(p, par, p1, p2, False)
+        _, _, ey1, _ = local_frames(p, par, p1, p2, True)
+        self.frame_sign = torch.where((ey0 * ey1).sum(-1) < 0.0, -1.0, 1.0).to(p.dtype)
+        self.frame_fixed = True
 
     @torch.jit.export
     def rebuild(self, pos: Tensor):
@@ -396,6 +415,8 @@ class MadraXEnergy(nn.Module):
         self.el_i = i.index_select(0, esel)
         self.el_j = j.index_select(0, esel)
 
+        if not self.frame_fixed:
+            self.fix_frames(p)
         self.nl_ref = p.clone()
         self.nl_builds += 1
 
@@ -413,7 +434,13 @@ class MadraXEnergy(nn.Module):
 
         # virtual hydrogens and lone pairs from local frames (spec 2.2)
         par = self.slot_parent
-        xa, ex, ey, ez = local_frames(pos, par, self.frame_p1.index_select(0, par), self.frame_p2.index_select(0, par))
+        xa, ex, ey, ez = local_frames(pos, par, self.frame_p1.index_select(0, par), self.frame_p2.index_select(0, par),
+                                      not smooth)
+        if smooth:
+            # MadraX's planar-frame orientation, decided once from the first coordinates (static, so
+            # the smooth energy stays continuous when atoms leave the exactly planar configuration)
+            ey = ey * self.frame_sign.unsqueeze(-1)
+            ez = ez * self.frame_sign.unsqueeze(-1)
         loc = self.slot_local
         fake = xa + loc[:, 0:1] * ex + loc[:, 1:2] * ey + loc[:, 2:3] * ez
 
@@ -430,17 +457,18 @@ class MadraXEnergy(nn.Module):
 
         # channel 1: hydrogen bonds
         not_ss = 1.0 - ss_pad.index_select(0, torch.where(self.hb_ss >= 0, self.hb_ss, torch.full_like(self.hb_ss, ss_mask.shape[0])))
-        e_comb, gate = hbond.combination_energies(
+        e_raw, gate = hbond.combination_energies(
             pos, fake, self.hb_a, self.hb_b, self.cb_pair, self.cb_h, self.cb_l, self.cb_win, self.hb_p1, self.hb_p2,
             self.hb_use_plane, self.hb_plane_dist, self.hb_offset, self.hb_minr, self.hb_eclass, self.hb_salt,
             self.kappa_salt, self.coulomb_pref, smooth)
-        not_ss_c = not_ss.index_select(0, self.cb_pair)
-        e_comb = e_comb * not_ss_c
-        gate = gate * not_ss_c
-        e_group = hbond.best_per_group(e_comb, self.cb_group, self.n_groups, smooth)
+        gate = gate * not_ss.index_select(0, self.cb_pair)
+        e_comb = e_raw * gate
+        e_group, b_group = hbond.best_per_group(e_comb, hbond.bond_weight(e_raw, gate, smooth), self.cb_group,
+                                                self.n_groups, smooth)
         w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth)
         kept = 0.5 * e_group * w_group
         e_hb_atom = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, kept).index_add(0, self.gr_b, kept)
+        no_hb = hbond.no_hbond_weight(b_group, w_group, self.gr_a, self.gr_b, e_hb_atom, smooth)
         hb_mask = hbond.pair_network_mask(gate, self.cb_pair, int(self.hb_a.shape[0]), smooth)
 
         # channel 2: electrostatics
@@ -458,10 +486,10 @@ class MadraXEnergy(nn.Module):
         e_cl_atom = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.cl_i, 0.5 * e_cl).index_add(0, self.cl_j, 0.5 * e_cl)
 
         # channel 4, 5: solvation
-        crp = burial.polar_occupancy(pos, fake, self.crp_slot, self.crp_parent, self.crp_nb, self.minradius,
-                                     self.volume, self.crp_weight, self.crp_win, self.n_slots, smooth)
-        e_pol = solvation.polar(self.energ, facc, occ, self.occ_ref, self.occ_max, crp, self.slot_parent,
-                                self.polar_mult, self.directional_ok, e_hb_atom, self.state_slots, self.state_atoms,
+        crp, occluded = burial.polar_occupancy(pos, fake, self.crp_slot, self.crp_parent, self.crp_nb, self.minradius,
+                                               self.volume, self.crp_weight, self.crp_win, self.n_slots, smooth)
+        e_pol = solvation.polar(self.energ, facc, occ, self.occ_ref, self.occ_max, crp, occluded, self.slot_parent,
+                                self.polar_mult, self.directional_ok, no_hb, self.state_slots, self.state_atoms,
                                 self.w_solv_plain, self.w_solv_dir, smooth)
         e_hyd = solvation.hydrophobic(self.energ, facc, self.w_hydro, self.dcp, self.corr_ionic)
         # channel 6: van der Waals

@@ -33,8 +33,15 @@ def cell_list_pairs(pos: Tensor, cutoff: float, max_cells_per_atom: float = 8.0)
     device = p.device
     if n < 2:
         return torch.zeros((2, 0), dtype=torch.long, device=device)
+    if not bool(torch.isfinite(p).all()):
+        bad = int(torch.nonzero(~torch.isfinite(p).all(1)).view(-1)[0].item())
+        raise ValueError("MadraX: non-finite coordinate for heavy atom " + str(bad)
+                         + " (NaN/inf positions: the simulation has blown up or the input is broken)")
     lo = p.min(0).values
     span = p.max(0).values - lo
+    if float(span.max().item()) > 1.0e6:
+        raise ValueError("MadraX: coordinates span more than 1e6 A; positions must be in Angstrom "
+                         + "(heavy atoms flying apart: check the input or the integration)")
     cell = float(cutoff)
     # keep the grid size O(N) for sparse systems (atoms far apart): grow the cells instead
     ncell = torch.floor(span / cell).long() + 1

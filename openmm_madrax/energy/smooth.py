@@ -24,17 +24,17 @@ def smoothstep(t: Tensor) -> Tensor:
     return t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
 
 
-def gate_le(x: Tensor, a: float, w: float, smooth: bool) -> Tensor:
-    """1 where x <= a (exact) / smooth switch centred on a with width w."""
+def gate_le(x: Tensor, a: float, w: float, smooth: bool, inner: bool = False) -> Tensor:
+    """1 where x <= a (exact) / smooth switch of width w centred on a (``inner``: on [a - w, a])."""
     if smooth:
-        return 1.0 - smoothstep((x - a) / w + 0.5)
+        return 1.0 - smoothstep((x - a) / w + (1.0 if inner else 0.5))
     return (x <= a).to(x.dtype)
 
 
-def gate_ge(x: Tensor, a: float, w: float, smooth: bool) -> Tensor:
-    """1 where x >= a (exact) / smooth switch centred on a with width w."""
+def gate_ge(x: Tensor, a: float, w: float, smooth: bool, inner: bool = False) -> Tensor:
+    """1 where x >= a (exact) / smooth switch of width w centred on a (``inner``: on [a, a + w])."""
     if smooth:
-        return smoothstep((x - a) / w + 0.5)
+        return smoothstep((x - a) / w + (0.0 if inner else 0.5))
     return (x >= a).to(x.dtype)
 
 
@@ -56,6 +56,17 @@ def relu(x: Tensor, h: float, smooth: bool) -> Tensor:
         inner = (x + h) * (x + h) / (4.0 * h)
         return torch.where(x <= -h, torch.zeros_like(x), torch.where(x >= h, x, inner))
     return torch.relu(x)
+
+
+def qstep(t: Tensor) -> Tensor:
+    """Piecewise-quadratic smoothstep: 0 (t<=0), 2t^2, 1 - 2(1-t)^2, 1 (t>=1); C1, flat at both ends.
+
+    Used for switches whose argument changes fast with the coordinates (H-bond energies): unlike the
+    quintic smoothstep it has no third derivative inside its pieces, which keeps the energy's finite
+    differences accurate (spec 7 gradient test) where two switches are composed.
+    """
+    t = t.clamp(0.0, 1.0)
+    return torch.where(t < 0.5, 2.0 * t * t, 1.0 - 2.0 * (1.0 - t) * (1.0 - t))
 
 
 def softplus_relu(x: Tensor, tau: float, smooth: bool) -> Tensor:
@@ -111,3 +122,12 @@ def segment_softmin_weights(values: Tensor, segment: Tensor, n_segments: int, ta
     ez = torch.exp(z - zmax.index_select(0, segment))
     den = torch.zeros((n_segments,), dtype=values.dtype, device=values.device).index_add(0, segment, ez)
     return ez / den.index_select(0, segment)
+
+
+def log1m(x: Tensor) -> Tensor:
+    """log(1 - x) for gates x in [0, 1], finite in float32 (1 - x floored at 1e-30).
+
+    At x == 1 the value is log(1e-30) and the gradient is 0 (not -inf, whose product with the
+    zero weight would give NaN); float32 cannot represent 1 - 1e-9, so a clamp below 1 is not enough.
+    """
+    return torch.log(torch.clamp(1.0 - x, min=1e-30))
