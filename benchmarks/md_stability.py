@@ -100,7 +100,22 @@ def main():
     p.add_argument("--timestep", type=float, default=2.0, help="fs (default 2)")
     p.add_argument("--friction", type=float, default=1.0, help="1/ps (default 1)")
     p.add_argument("--skip-amber", action="store_true", help="only the MadraX run")
+    p.add_argument("--skip-madrax", action="store_true", help="only the amber14+GBn2 run")
+    p.add_argument("--amber-ps", type=float, default=None,
+                   help="simulated time of the amber14+GBn2 run (default: --ps); it costs ~3-10x more per ps on CPU")
+    p.add_argument("--combine", nargs="+", default=None, metavar="CSV",
+                   help="only merge the CSVs of separate runs into OUT.csv/OUT.png and print the summary")
     args = p.parse_args()
+    if args.combine:
+        import pandas as pd
+
+        table = pd.concat([pd.read_csv(f) for f in args.combine], ignore_index=True)
+        out = Path(args.out)
+        table.to_csv(f"{out}.csv", index=False, float_format="%.4f")
+        plot(table, f"{out}.png")
+        print_summary([summarise(name, df) for name, df in table.groupby("run", sort=False)])
+        print(f"# wrote {out}.csv and {out}.png")
+        return
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.torch_threads)
     import pandas as pd
@@ -117,32 +132,41 @@ def main():
     print(f"# {topology.getNumAtoms()} atoms, {args.ps:g} ps per run, platform {platform.getName()}, torch threads "
           f"{torch.get_num_threads()}", file=sys.stderr)
 
-    runs = [("MadraX replace", system)] + ([] if args.skip_amber else [("amber14+GBn2", gbn2)])
+    runs = ([] if args.skip_madrax else [("MadraX replace", system, args.ps)]) + \
+        ([] if args.skip_amber else [("amber14+GBn2", gbn2, args.amber_ps or args.ps)])
     rows = []
     summary = []
-    for name, sysm in runs:
+    for name, sysm, ps in runs:
+        args.ps = ps
         r = run(name, topology, positions, sysm, scorer, ca_index, ref_ca, args, platform, props)
-        wall = r[-1]["wall_s"]  # MD only (after the minimisation)
         rows += r
-        df = pd.DataFrame(r)
-        ok = df[df.finite]
-        slope = np.polyfit(ok.time_ps, ok.total_kj, 1)[0] if len(ok) > 2 else math.nan
-        simulated = float(ok.time_ps.max()) if len(ok) else 0.0
-        summary.append((name, bool(df.finite.all()), simulated, slope, float(ok.ca_rmsd_a.iloc[-1]),
-                        float(ok.ca_rmsd_a.max()), float(ok.temperature_k.iloc[1:].mean()) if len(ok) > 1 else math.nan,
-                        wall / max(simulated, 1e-9)))
+        summary.append(summarise(name, pd.DataFrame(r)))
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows)
     table.to_csv(f"{out}.csv", index=False, float_format="%.4f")
     plot(table, f"{out}.png")
-    print(f"{'run':16s} {'no NaN':>6s} {'ps':>6s} {'drift kJ/mol/ps':>15s} {'CA-RMSD end':>11s} {'max':>6s} "
-          f"{'<T> K':>6s} {'wall s/ps':>9s} {'est. 100 ps':>11s}")
-    for name, ok, ps, slope, end, mx, temp, s_per_ps in summary:
-        print(f"{name:16s} {str(ok):>6s} {ps:6.1f} {slope:15.2f} {end:11.2f} {mx:6.2f} {temp:6.1f} {s_per_ps:9.1f} "
-              f"{s_per_ps * 100 / 3600:9.2f} h")
+    print_summary(summary)
     print(f"# wrote {out}.csv and {out}.png")
+
+
+def summarise(name, df):
+    """(run, no NaN, ps simulated, drift, final/max CA-RMSD, mean T, wall s per ps) of one run's rows."""
+    wall = float(df.wall_s.iloc[-1])  # MD only (after the minimisation)
+    ok = df[df.finite.astype(bool)]
+    slope = np.polyfit(ok.time_ps, ok.total_kj, 1)[0] if len(ok) > 2 else math.nan
+    simulated = float(ok.time_ps.max()) if len(ok) else 0.0
+    return (name, bool(df.finite.astype(bool).all()), simulated, slope, float(ok.ca_rmsd_a.iloc[-1]),
+            float(ok.ca_rmsd_a.max()), float(ok.temperature_k.iloc[1:].mean()) if len(ok) > 1 else math.nan,
+            wall / max(simulated, 1e-9))
+
+
+def print_summary(summary):
+    print(f"{'run':16s} {'no NaN':>6s} {'ps':>6s} {'drift kJ/mol/ps':>15s} {'CA-RMSD end':>11s} {'max':>6s} "
+          f"{'<T> K':>6s} {'wall s/ps':>9s}")
+    for name, ok, ps, slope, end, mx, temp, s_per_ps in summary:
+        print(f"{name:16s} {str(ok):>6s} {ps:6.1f} {slope:15.2f} {end:11.2f} {mx:6.2f} {temp:6.1f} {s_per_ps:9.1f}")
 
 
 def plot(table, path):

@@ -22,6 +22,8 @@ COMMANDS = {
     "fit-torsions": "fit_torsions",
     "minimize": "minimize",
     "md": "md",
+    "ddg": "ddg",
+    "features": "features",
 }
 
 

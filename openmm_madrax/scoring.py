@@ -38,13 +38,17 @@ def default_torsions(structure: Structure, dtype: torch.dtype):
 
 
 def energy_module(structure: Structure, *, burial: str = "madrax", smooth: bool = False, dtype="float64",
-                  skin: float = 1.0, torsions: bool = True) -> MadraXEnergy:
-    """Build the :class:`MadraXEnergy` module of a prepared structure."""
+                  skin: float = 1.0, torsions: bool = True, fix_frames: bool = True) -> MadraXEnergy:
+    """Build the :class:`MadraXEnergy` module of a prepared structure.
+
+    ``fix_frames``: decide the planar-frame sign of smooth mode from ``structure.coords`` (default);
+    False leaves it to the first coordinates the module sees (for set-up-only placeholder coordinates).
+    """
     dt = _dtype(dtype)
     tors = default_torsions(structure, dt) if torsions else None
     module = MadraXEnergy(structure.tables(), burial=burial, smooth=smooth, dtype=dt, skin=skin, torsions=tors)
     xyz = np.asarray(structure.coords, dtype=np.float64)
-    if xyz.size and np.isfinite(xyz).all() and np.abs(xyz).max() > 0.0:
+    if fix_frames and xyz.size and np.isfinite(xyz).all() and np.abs(xyz).max() > 0.0:
         # the planar-frame sign of smooth mode follows the structure, not the first call's coordinates
         module.fix_frames(torch.as_tensor(xyz, dtype=dt))
     return module

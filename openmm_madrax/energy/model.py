@@ -545,3 +545,48 @@ class MadraXEnergy(nn.Module):
     @torch.jit.export
     def total(self, pos: Tensor) -> Tensor:
         return self.forward(pos).sum()
+
+    @torch.jit.export
+    def atom_features(self, pos: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Per-atom intermediates for descriptors (:mod:`openmm_madrax.features`), not energies.
+
+        Returns ``(occ, e_hb, n_acc, n_don)``, each of shape (N,): the atomic occupancy (spec 4.1;
+        ``burial.facc_from_occupancy`` turns it into facc), the atom's share of the kept H-bond energy
+        before the burial floor (kcal/mol; the per-atom H-bond term of ``forward``), and the number of
+        kept H-bonds the atom makes as acceptor and as donor (exact: integers; smooth: soft counts).
+        Mirrors the burial and H-bond steps of ``forward`` (which it does not change).
+        """
+        pos = pos.to(self.radius.dtype)
+        if self.needs_rebuild(pos):
+            self.rebuild(pos)
+        smooth = self.smooth
+        n = self.n_atoms
+        dt = pos.dtype
+        dev = pos.device
+        par = self.slot_parent
+        xa, ex, ey, ez = local_frames(pos, par, self.frame_p1.index_select(0, par), self.frame_p2.index_select(0, par),
+                                      not smooth)
+        if smooth:
+            ey = ey * self.frame_sign.unsqueeze(-1)
+            ez = ez * self.frame_sign.unsqueeze(-1)
+        loc = self.slot_local
+        fake = xa + loc[:, 0:1] * ex + loc[:, 1:2] * ey + loc[:, 2:3] * ez
+        occ = burial.occupancy(pos, self.occ_i, self.occ_j, self.occ_on, self.volume, smooth)
+        _, ss_mask = disulfide.pair_energies(pos, self.ss_a, self.ss_b, self.ss_cba, self.ss_cbb, self.ss_sep,
+                                             self.temperature, self.ss_entropy_a, self.ss_entropy_b, smooth)
+        ss_pad = torch.cat([ss_mask, torch.zeros(1, dtype=dt, device=dev)])
+        not_ss = 1.0 - ss_pad.index_select(0, torch.where(self.hb_ss >= 0, self.hb_ss, torch.full_like(self.hb_ss, ss_mask.shape[0])))
+        e_raw, gate = hbond.combination_energies(
+            pos, fake, self.hb_a, self.hb_b, self.cb_pair, self.cb_h, self.cb_l, self.cb_win, self.hb_p1, self.hb_p2,
+            self.hb_use_plane, self.hb_plane_dist, self.hb_offset, self.hb_minr, self.hb_eclass, self.hb_salt,
+            self.kappa_salt, self.coulomb_pref, smooth)
+        gate = gate * not_ss.index_select(0, self.cb_pair)
+        e_group, b_group = hbond.best_per_group(e_raw * gate, hbond.bond_weight(e_raw, gate, smooth), self.cb_group,
+                                                self.n_groups, smooth)
+        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth)
+        kept = 0.5 * e_group * w_group
+        e_hb = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, kept).index_add(0, self.gr_b, kept)
+        bonds = b_group * w_group
+        n_acc = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, bonds)
+        n_don = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_b, bonds)
+        return occ, e_hb, n_acc, n_don

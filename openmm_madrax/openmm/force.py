@@ -159,8 +159,10 @@ class PythonComputation:
         return scale * energy_kj, forces
 
 
-def _build_energy(structure: Structure, *, burial: str, smooth: bool, dtype: str, torsions: bool, skin: float):
-    return energy_module(structure, burial=burial, smooth=smooth, dtype=dtype, torsions=torsions, skin=skin)
+def _build_energy(structure: Structure, *, burial: str, smooth: bool, dtype: str, torsions: bool, skin: float,
+                  fix_frames: bool = True):
+    return energy_module(structure, burial=burial, smooth=smooth, dtype=dtype, torsions=torsions, skin=skin,
+                         fix_frames=fix_frames)
 
 
 def _energy_and_gradient(module, positions_nm: np.ndarray, heavy_index: np.ndarray, channel_weights: np.ndarray):
@@ -330,6 +332,7 @@ class MadraXForce:
         self.topology = topology
         self.n_particles = int(topology.getNumAtoms())
         self.structure = structure_from_topology(topology, positions, **load_options)
+        self._real_positions = positions is not None  # else structure.coords are set-up placeholders
         self.heavy_index = np.asarray(self.structure.source_index, dtype=np.int64)
         self.burial = burial
         self.smooth = bool(smooth)
@@ -355,7 +358,8 @@ class MadraXForce:
 
     # -- energy modules ---------------------------------------------------------------------
     def _options(self, dtype: str) -> dict:
-        return dict(burial=self.burial, smooth=self.smooth, dtype=dtype, torsions=self.torsions, skin=self.skin)
+        return dict(burial=self.burial, smooth=self.smooth, dtype=dtype, torsions=self.torsions, skin=self.skin,
+                    fix_frames=self._real_positions)
 
     def energy_module(self, precision: Optional[str] = None) -> nn.Module:
         """The (eager) :class:`MadraXEnergy` of the heavy atoms (Angstrom -> kcal/mol), cached."""

@@ -1,0 +1,81 @@
+"""``openmm-madrax ddg``: stability / binding ΔΔG of mutations (docs/ddg.md)."""
+from __future__ import annotations
+
+import sys
+
+from . import add_structure_options, load_kwargs
+
+HELP = "ΔΔG of mutations (stability, or binding with --partners), kcal/mol, positive = destabilising"
+DESCRIPTION = """ΔΔG = ΔG(mutant) - ΔG(wild type), kcal/mol, positive = destabilising.
+
+Mutations are CHAIN:WTresnumMUT (A:G44S; insertion code: A:G44aS).  --mutations takes a
+comma-separated list of mutants; a multiple mutant joins its point mutations with '+'
+(A:G44S+A:I3V).  A mutation file has one mutant per line (point mutations joined by '+', ','
+or ';'; '#' starts a comment).
+
+Each mutant is built from the repaired wild type (template side chain, best rotamer by MadraX
+energy, side chains within 6 A relaxed in torsion space); the wild-type reference goes through
+the identical protocol (the mutation X->X).  A mutant that cannot be built (unknown chain, residue
+not present, wild-type mismatch, nonstandard target) is reported in the 'error' column and on
+stderr; the others still run.
+
+Output columns: mutant,status,error,ddg,ddg_sd,ddg_<11 channels>,dg_wt,dg_mut
+(and ddg_bind,ddg_bind_sd,ddg_bind_<11 channels> with --partners)."""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("file", help="PDB or PDBx/mmCIF file")
+    p.add_argument("--mutations", "-m", default=None,
+                   help="comma-separated mutants, e.g. A:G44S,A:I3V (two single mutants); A:G44S+A:I3V is a double")
+    p.add_argument("--mutation-file", default=None, help="file with one mutant per line")
+    p.add_argument("--partners", default=None,
+                   help="binding ΔΔG between chain groups, e.g. AB,C (complex minus separated partners)")
+    p.add_argument("--weights", default="madrax",
+                   help="channel weights: 'madrax' (default, all 1), 'calibrated' (fit on the Guerois set) "
+                        "or a JSON file")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the repeats (default 0)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="independent models per mutant, averaged (repeat 0 starts unperturbed, the others from "
+                        "randomly perturbed shell chis); default 1")
+    p.add_argument("--fast", action="store_true", help="the cheaper protocol used for the calibration run")
+    p.add_argument("--no-repair", action="store_true", help="skip the global side-chain relaxation of the wild type")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_structure_options(p)
+
+
+def run(args) -> int:
+    from ..ddg import Protocol, ddg, read_mutation_file
+    from ..errors import MadraXError
+
+    mutants = []
+    if args.mutations:
+        mutants += [m.strip() for m in args.mutations.split(",") if m.strip()]
+    if args.mutation_file:
+        mutants += read_mutation_file(args.mutation_file)
+    if not mutants:
+        raise MadraXError("no mutations: give --mutations A:G44S,... and/or --mutation-file FILE")
+    if args.repeats < 1:
+        raise MadraXError("--repeats must be at least 1")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    protocol = Protocol.fast() if args.fast else Protocol()
+    if args.no_repair:
+        protocol.repair = False
+    df = ddg(args.file, mutants, partners=args.partners, weights=args.weights, seed=args.seed, repeats=args.repeats,
+             protocol=protocol, progress=not args.no_progress, load_kwargs=load_kwargs(args))
+    text = df.to_csv(index=False, float_format="%.4f")
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    n_bad = int((df["status"] != "ok").sum())
+    for r in df[df["status"] != "ok"].itertuples():
+        print(f"openmm-madrax: failed: {r.mutant}: {r.error}", file=sys.stderr)
+    print(f"{len(df) - n_bad} of {len(df)} mutant(s) done (weights={df.attrs['weights']}, repeats={args.repeats}, "
+          f"seed={args.seed})", file=sys.stderr)
+    return 0 if n_bad == 0 else 1
