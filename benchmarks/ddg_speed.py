@@ -1,6 +1,6 @@
 """Seconds per single mutation (ΔΔG incl. rotamer choice and relaxation), docs/ddg.md.
 
-    python benchmarks/ddg_speed.py [--threads 2] [--protocol default|fast] [--pdb FILE]
+    python benchmarks/ddg_speed.py [--threads 1] [--protocol default|fast] [--pdb FILE]
 
 Default structure: T4 lysozyme 1L63 (162 residues) from ../shared/data/ddg_train/pdbs, else the
 bundled ubiquitin (76 residues).  Prints the one-off set-up (reading + wild-type repair) and the
@@ -26,7 +26,7 @@ MUTATIONS_UBI = ["A:I3V", "A:L43A", "A:K6R", "A:V26A", "A:F45L", "A:T7S", "A:I61
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--protocol", choices=["default", "fast"], default="default")
     ap.add_argument("--pdb", default=None)
     args = ap.parse_args()

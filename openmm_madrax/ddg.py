@@ -33,9 +33,9 @@ import math
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -335,10 +335,12 @@ def ddg(structure, mutations, *, partners=None, weights="madrax", seed: int = 0,
                 row["ddg_bind_sd"] = float(np.std(btot, ddof=1)) if repeats > 1 else 0.0
                 for c, v in zip(CHANNELS, bch):
                     row[f"ddg_bind_{c}"] = float(v)
-        except (MadraXError, ValueError, KeyError, RuntimeError) as exc:
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # reported in the row; the other mutants still run
             row["status"] = "error"
-            row["error"] = str(exc)
-            failed.append(f"{text}: {exc}")
+            row["error"] = str(exc) if isinstance(exc, MadraXError) else f"{type(exc).__name__}: {exc}"
+            failed.append(row["error"] if str(text).strip() in row["error"] else f"{text}: {row['error']}")
             if bar is not None:
                 bar.update(repeats - len(per))
         rows.append(row)
@@ -467,20 +469,27 @@ def metrics(pred: np.ndarray, obs: np.ndarray) -> Dict[str, float]:
             "rmse": float(np.sqrt(np.mean((pred - obs) ** 2))), "n": int(len(obs))}
 
 
-def fit_nonneg_ridge(X: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> Tuple[np.ndarray, float]:
-    """min |y - b - X w|^2 + alpha |w - 0|^2 with w >= 0 (intercept b free, not penalised);
-    columns are scaled to unit SD for the penalty."""
+def fit_nonneg_ridge(X: np.ndarray, y: np.ndarray, alpha: float = 1.0,
+                     prior: Optional[np.ndarray] = None) -> Tuple[np.ndarray, float]:
+    """min |y - b - X w|^2 + alpha n |w - prior|^2 subject to w >= 0 (intercept b free).
+
+    The channels are all kcal/mol, so the penalty acts on the raw weights; ``prior`` defaults to
+    the MadraX weights (all equal) times the least-squares scale of their sum, so a large alpha
+    gives back the default weights (rescaled) and a small one the free non-negative fit."""
     from scipy.optimize import nnls
 
+    n, k = X.shape
     mu_x = X.mean(0)
     mu_y = y.mean()
-    sd = X.std(0)
-    sd[sd < 1e-12] = 1.0
-    Xc = (X - mu_x) / sd
-    A = np.vstack([Xc, math.sqrt(alpha) * np.eye(X.shape[1])])
-    rhs = np.concatenate([y - mu_y, np.zeros(X.shape[1])])
-    ws, _ = nnls(A, rhs)
-    w = ws / sd
+    Xc = X - mu_x
+    if prior is None:
+        tot = Xc.sum(1)
+        scale = max(float(tot @ (y - mu_y)) / max(float(tot @ tot), 1e-12), 0.0)
+        prior = np.full(k, scale)
+    lam = math.sqrt(alpha * n)
+    A = np.vstack([Xc, lam * np.eye(k)])
+    rhs = np.concatenate([y - mu_y, lam * np.asarray(prior, float)])
+    w, _ = nnls(A, rhs)
     return w, float(mu_y - mu_x @ w)
 
 
@@ -499,7 +508,7 @@ def grouped_cv(X: np.ndarray, y: np.ndarray, groups: np.ndarray, alpha: float, n
     return pred
 
 
-def calibrate(table: pd.DataFrame, *, alphas=(0.1, 1.0, 10.0, 100.0), n_folds: int = 5, seed: int = 0,
+def calibrate(table: pd.DataFrame, *, alphas=(0.001, 0.01, 0.1, 1.0, 10.0), n_folds: int = 5, seed: int = 0,
               clip: float = 50.0) -> dict:
     """Grouped-CV evaluation of default and calibrated weights and the final fit on all rows.
 

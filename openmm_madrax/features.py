@@ -35,7 +35,7 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -322,7 +322,8 @@ class Features:
         np.savez_compressed(path, frames=self.frames, names=np.array(self.names), chain_frames=self.chain_frames,
                             chain_names=np.array(self.chain_names), time_ps=self.time_ps,
                             frame_index=self.frame_index,
-                            residues=self.residues.astype(str).to_numpy(), residue_columns=np.array(self.residues.columns))
+                            residues=self.residues.astype(str).to_numpy(),
+                            residue_columns=np.array(self.residues.columns))
 
 
 def _qlabel(q: float) -> str:
@@ -386,8 +387,10 @@ class _Extractor:
         self.chain_atoms = [np.nonzero(self.res_chain[self.atom_residue] == ci)[0] for ci in self.chains]
         self.ca = np.array([r.atom_start + structure.atom_names[r.atom_start:r.atom_stop].index("CA")
                             for r in res])
-        self.chain_ends = [(self.ca[np.nonzero(self.res_chain == ci)[0][0]], self.ca[np.nonzero(self.res_chain == ci)[0][-1]])
-                           for ci in self.chains]
+        self.chain_ends = []
+        for ci in self.chains:
+            rk = np.nonzero(self.res_chain == ci)[0]
+            self.chain_ends.append((self.ca[rk[0]], self.ca[rk[-1]]))
         self.max_asa = np.array([MAX_ASA[r.resname] for r in res])
         self.src = np.asarray(structure.source_index)
         order = np.argsort(self.src)
@@ -498,8 +501,8 @@ def _open_trajectory(traj, top, stride: int, chunk: int):
             except (ValueError, OSError, IndexError, TypeError) as exc:
                 if isinstance(exc, FileNotFoundError):
                     raise
-                raise StructureError(f"cannot read trajectory {p}{top_desc}: {exc} (do topology and trajectory "
-                                     "have the same atoms?)") from exc
+                raise StructureError(f"cannot read trajectory {p}{top_desc}; do topology and trajectory have the "
+                                     f"same atoms? (mdtraj: {exc})") from exc
     return gen(), ", ".join(map(str, paths))
 
 
@@ -695,7 +698,7 @@ def _truncate_outputs(traj_path: str, top_path: str, energies_path: str, n_frame
 
 
 def simulate(structure: str, prefix: str, *, ns: float, copies: int = 1, gap: float = 10.0,
-             temperature: float = 300.0, timestep_fs: float = 2.0, friction: float = 1.0,
+             temperature: float = 300.0, timestep_fs: float = 1.0, friction: float = 1.0,
              report_interval: int = 500, minimize_iterations: int = 200, seed: Optional[int] = None,
              platform: Optional[str] = None, threads: Optional[int] = None, precision: str = "single",
              torch_threads: int = 1, resume: bool = True, progress: bool = True) -> SimulationOutput:
@@ -964,7 +967,7 @@ def plot_profile(features: Features, path: str, *, title: Optional[str] = None, 
         for i, rn in enumerate(res["resname"]):
             axes[-1].text(i, -0.62, _one_letter(rn), transform=axes[-1].get_xaxis_transform(), ha="center",
                           va="top", fontsize=6.5, family="monospace")
-    axes[-1].set_xlabel("residue" + ("\n" if R <= 130 else ""), labelpad=(10 if R <= 130 else 4))
+    axes[-1].set_xlabel("residue" + ("\n" if R <= 130 else ""), labelpad=(16 if R <= 130 else 4))
     axes[-1].set_xlim(-0.7, R - 0.3)
     name = title or str(features.meta.get("name", ""))
     fig.suptitle(f"{name}: per-residue MadraX profile, mean over {features.n_frames} frame(s)"

@@ -38,15 +38,20 @@ def default_torsions(structure: Structure, dtype: torch.dtype):
 
 
 def energy_module(structure: Structure, *, burial: str = "madrax", smooth: bool = False, dtype="float64",
-                  skin: float = 1.0, torsions: bool = True, fix_frames: bool = True) -> MadraXEnergy:
+                  skin: float = 1.0, torsions: bool = True, fix_frames: bool = True,
+                  smoothing: float = 1.0) -> MadraXEnergy:
     """Build the :class:`MadraXEnergy` module of a prepared structure.
 
     ``fix_frames``: decide the planar-frame sign of smooth mode from ``structure.coords`` (default);
     False leaves it to the first coordinates the module sees (for set-up-only placeholder coordinates).
+    ``smoothing``: multiplier (>= 1) of the smooth-mode switch widths of the H-bond and polar
+    occupancy terms (1: the widths that keep smooth within the spec tolerance of exact; MD uses
+    a softer setting, see :class:`openmm_madrax.openmm.MadraXForce`).
     """
     dt = _dtype(dtype)
     tors = default_torsions(structure, dt) if torsions else None
-    module = MadraXEnergy(structure.tables(), burial=burial, smooth=smooth, dtype=dt, skin=skin, torsions=tors)
+    module = MadraXEnergy(structure.tables(), burial=burial, smooth=smooth, dtype=dt, skin=skin, torsions=tors,
+                          smoothing=smoothing)
     xyz = np.asarray(structure.coords, dtype=np.float64)
     if fix_frames and xyz.size and np.isfinite(xyz).all() and np.abs(xyz).max() > 0.0:
         # the planar-frame sign of smooth mode follows the structure, not the first call's coordinates

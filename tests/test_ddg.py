@@ -110,7 +110,7 @@ def test_nonzero_and_sign(modeller):
 def test_forward_reverse_consistency(modeller):
     """ΔΔG(A->B) on the wild type and ΔΔG(B->A) on the built mutant: close to opposite."""
     pairs = []
-    for m in ["A:I3V", "A:L43A", "A:V26A"]:
+    for m in ["A:I3V", "A:L43A", "A:V26A", "A:K6R", "A:T7S"]:
         fwd = modeller.mutant(m)
         mut = fwd["mut"]
         s_mut = mut["structure"].with_coords(mut["coords"])

@@ -39,7 +39,9 @@ def add_arguments(p) -> None:
                         "randomly perturbed shell chis); default 1")
     p.add_argument("--fast", action="store_true", help="the cheaper protocol used for the calibration run")
     p.add_argument("--no-repair", action="store_true", help="skip the global side-chain relaxation of the wild type")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: the tensors are small, and more threads were 10x slower "
+                        "on a loaded 2-core machine, see docs/ddg.md)")
     p.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_structure_options(p)

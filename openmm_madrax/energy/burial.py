@@ -39,8 +39,11 @@ def facc_from_occupancy(occ: Tensor, occ_ref: Tensor, occ_max: Tensor, madrax_bu
     return torch.where(ok, (x - occ_ref) / torch.where(ok, denom, torch.ones_like(denom)), torch.zeros_like(x))
 
 
-def _window_shape(theta: Tensor, win: Tensor, smooth: bool) -> Tensor:
-    """c(theta) of spec 4.3: piecewise linear through the window knots, written as a relu sum."""
+def window_constants(win: Tensor) -> Tensor:
+    """Per-window constants of c(theta) (spec 4.3), (12, W): theta_min, theta_max, has_max (theta_max
+    < 180), and the knots/slope changes of the piecewise-linear shape written as a relu sum
+    (s1, optMinLow, s2 - s1, optMin, -s2, optMax, s4, optMaxHigh, s5 - s4).  Computed at
+    neighbour-list build time so that the per-pair work is only the relu sum."""
     tmin = win[:, 0]
     tmax = win[:, 1]
     oml = win[:, 2]
@@ -52,48 +55,60 @@ def _window_shape(theta: Tensor, win: Tensor, smooth: bool) -> Tensor:
     straight = omh >= tmax  # the descending ramp goes from 1 straight to 0 at theta_max
     s4 = torch.where(straight, -1.0 / (omh - omax).clamp(min=1e-9), -0.9 / (omh - omax).clamp(min=1e-9))
     s5 = torch.where(straight, s4, -0.1 / (tmax - omh).clamp(min=1e-9))
-    h = 2.0
-    c = s1 * relu(theta - tmin, h, smooth)
-    c = c + (s2 - s1) * relu(theta - oml, h, smooth)
-    c = c - s2 * relu(theta - omin, h, smooth)
-    c = c + s4 * relu(theta - omax, h, smooth)
-    c = c + (s5 - s4) * relu(theta - omh, h, smooth)
-    return c
+    has_max = (tmax < 180.0).to(win.dtype)
+    return torch.stack([tmin, tmax, has_max, s1, oml, s2 - s1, omin, -s2, omax, s4, omh, s5 - s4], dim=0)
 
 
-def polar_occupancy(pos: Tensor, fake_pos: Tensor, slot: Tensor, parent: Tensor, nb: Tensor,
-                    minradius: Tensor, volume: Tensor, crp_weight: Tensor, window: Tensor,
-                    n_slots: int, smooth: bool) -> Tuple[Tensor, Tensor]:
-    """cRP[f] for every fake-atom slot f (spec 4.3), accumulated over (slot, neighbour) pairs, and
+def polar_occupancy(pos: Tensor, fake_pos: Tensor, slot_parent: Tensor, pair_p: Tensor, pair_q: Tensor,
+                    entry_pair: Tensor, entry_slot: Tensor, wc: Tensor, minradius: Tensor, volume: Tensor,
+                    crp_weight: Tensor, n_slots: int, smooth: bool, width: float = 1.0) -> Tuple[Tensor, Tensor]:
+    """cRP[f] for every fake-atom slot f (spec 4.3), accumulated over (slot, neighbour) entries, and
     the slot's occlusion (exact: cRP > 0, i.e. some neighbour inside the windows).
 
-    ``window`` holds per slot-pair (theta_min, theta_max, optMinLow, optMin, optMax, optMaxHigh).
+    Layout (built with the neighbour list): directed (polar atom p, neighbour q) pairs
+    ``pair_p, pair_q``; one entry per (slot of p, q) with ``entry_pair`` / ``entry_slot`` and the
+    window constants ``wc`` (12, E) of :func:`window_constants`.  Distance terms are computed once
+    per pair, only the angle theta = angle(p, f, q) at the slot's fake atom f per entry, using
+    f->q = (p->q) + (f->p)... i.e. v = (x_q - x_p) + (x_p - x_f).
+
     Smooth occlusion: 1 - prod over neighbours of (1 - gate), the gates of the cRP windows, so it
     follows the windows themselves (half way on a window limit) instead of switching on a small
     slice of cRP (spec item 6 suggests S(cRP / 0.5), which changes by ~1 over ~0.01 A because cRP
     grows by several units as a neighbour enters).
     """
-    xp = pos.index_select(0, parent)
-    xq = pos.index_select(0, nb)
-    xf = fake_pos.index_select(0, slot)
-    d = safe_norm(xp - xq)
-    delta = d - (minradius.index_select(0, parent) + minradius.index_select(0, nb))
-    theta = angle_deg(xp, xf, xq)
-    tmin = window[:, 0]
-    tmax = window[:, 1]
+    xp = pos.index_select(0, pair_p)
+    r = pos.index_select(0, pair_q) - xp
+    d = safe_norm(r)
+    delta = d - (minradius.index_select(0, pair_p) + minradius.index_select(0, pair_q))
+    pair_gate = gate_le(d, 6.0, 0.5, smooth) * gate_le(delta, 2.8, 0.2 * width, smooth)
+    pair_w = volume.index_select(0, pair_q) * torch.exp(-d * d / 24.5) * crp_weight.index_select(0, pair_p)
+    base = 1.0 - delta / 2.8
+    # the angle at the fake atom: u = x_p - x_f per slot, v = x_q - x_f = r + u per entry
+    u_slot = pos.index_select(0, slot_parent) - fake_pos
+    nu_slot = safe_norm(u_slot)
+    u = u_slot.index_select(0, entry_slot)
+    v = r.index_select(0, entry_pair) + u
+    cos = (u * v).sum(-1) / (nu_slot.index_select(0, entry_slot) * safe_norm(v))
+    theta = torch.acos(cos.clamp(-0.9999999, 0.9999999)) * 57.29577951308232
+    tmin = wc[0]
+    tmax = wc[1]
     if smooth:
-        g_ang = gate_ge(theta - tmin, 0.0, 6.0, True)
-        g_ang = g_ang * torch.where(tmax < 180.0, gate_le(theta - tmax, 0.0, 6.0, True), torch.ones_like(theta))
+        g_ang = gate_ge(theta - tmin, 0.0, 6.0 * width, True)
+        g_ang = g_ang * (1.0 - wc[2] * (1.0 - gate_le(theta - tmax, 0.0, 6.0 * width, True)))
     else:
         g_ang = ((theta >= tmin) & (theta <= tmax)).to(pos.dtype)
-    gate = gate_le(d, 6.0, 0.5, smooth) * gate_le(delta, 2.8, 0.2, smooth) * g_ang
-    c = _window_shape(theta, window, smooth)
-    val = volume.index_select(0, nb) * torch.exp(-d * d / 24.5) * crp_weight.index_select(0, parent)
-    val = val * ((1.0 - delta / 2.8) + c) * gate
-    crp = torch.zeros(n_slots, dtype=pos.dtype, device=pos.device).index_add(0, slot, val)
+    h = 2.0 * width
+    c = wc[3] * relu(theta - tmin, h, smooth)
+    c = c + wc[5] * relu(theta - wc[4], h, smooth)
+    c = c + wc[7] * relu(theta - wc[6], h, smooth)
+    c = c + wc[9] * relu(theta - wc[8], h, smooth)
+    c = c + wc[11] * relu(theta - wc[10], h, smooth)
+    gate = pair_gate.index_select(0, entry_pair) * g_ang
+    val = pair_w.index_select(0, entry_pair) * (base.index_select(0, entry_pair) + c) * gate
+    crp = torch.zeros(n_slots, dtype=pos.dtype, device=pos.device).index_add(0, entry_slot, val)
     if smooth:
         logs = log1m(gate.clamp(0.0, 1.0))
-        tot = torch.zeros(n_slots, dtype=pos.dtype, device=pos.device).index_add(0, slot, logs)
+        tot = torch.zeros(n_slots, dtype=pos.dtype, device=pos.device).index_add(0, entry_slot, logs)
         occluded = 1.0 - torch.exp(tot)
     else:
         occluded = (crp > 0.0).to(pos.dtype)

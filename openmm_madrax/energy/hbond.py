@@ -21,10 +21,11 @@ HB_MAX_DA = 3.5
 KINK_H = 2.0  # degrees, kink blend of the piecewise-linear penalties (smooth mode)
 
 
-def _penalty_range(x: Tensor, lo: Tensor, opt_lo: Tensor, opt_hi: Tensor, hi: Tensor, smooth: bool) -> Tensor:
+def _penalty_range(x: Tensor, lo: Tensor, opt_lo: Tensor, opt_hi: Tensor, hi: Tensor, smooth: bool,
+                   width: float = 1.0) -> Tensor:
     """(opt_lo - x)/(opt_lo - lo) below the optimum, (x - opt_hi)/(hi - opt_hi) above, 0 inside."""
-    below = relu(opt_lo - x, 2.0, smooth) / (opt_lo - lo).clamp(min=1e-9)
-    above = relu(x - opt_hi, 2.0, smooth) / (hi - opt_hi).clamp(min=1e-9)
+    below = relu(opt_lo - x, 2.0 * width, smooth) / (opt_lo - lo).clamp(min=1e-9)
+    above = relu(x - opt_hi, 2.0 * width, smooth) / (hi - opt_hi).clamp(min=1e-9)
     return below + above
 
 
@@ -32,7 +33,7 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
                          combo_h: Tensor, combo_l: Tensor, win: Tensor, plane_p1: Tensor, plane_p2: Tensor,
                          use_plane: Tensor, plane_dist: Tensor, dist_offset: Tensor, minr_sum: Tensor,
                          class_energy: Tensor, salt_bridge: Tensor, kappa_salt: float, coulomb_pref: float,
-                         smooth: bool) -> Tuple[Tensor, Tensor]:
+                         smooth: bool, width: float = 1.0) -> Tuple[Tensor, Tensor]:
     """Energy and acceptability gate of every (H slot, LP slot) combination (steps 2-5).
 
     Per-combination window columns of ``win``: alpha min/max/opt_min/opt_max, beta min/max/
@@ -57,11 +58,11 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
     # step 3: acceptability (no gate on a limit at the end of the angle's range, 180 deg)
     ones = torch.ones_like(d)
     gate = gate_le(d, 3.5, 0.2, smooth)
-    gate = gate * gate_ge(alpha - a_min, 0.0, 6.0, smooth)
-    gate = gate * torch.where(a_max < 180.0, gate_le(alpha - a_max, 0.0, 6.0, smooth), ones)
-    gate = gate * gate_ge(beta - b_min, 0.0, 6.0, smooth)
-    gate = gate * torch.where(b_max < 180.0, gate_le(beta - b_max, 0.0, 6.0, smooth), ones)
-    gate = gate * gate_ge(chi - c_min, 0.0, 6.0, smooth)
+    gate = gate * gate_ge(alpha - a_min, 0.0, 6.0 * width, smooth)
+    gate = gate * torch.where(a_max < 180.0, gate_le(alpha - a_max, 0.0, 6.0 * width, smooth), ones)
+    gate = gate * gate_ge(beta - b_min, 0.0, 6.0 * width, smooth)
+    gate = gate * torch.where(b_max < 180.0, gate_le(beta - b_max, 0.0, 6.0 * width, smooth), ones)
+    gate = gate * gate_ge(chi - c_min, 0.0, 6.0 * width, smooth)
     # plane test for sp2 carbonyl/carboxyl acceptors: dist(H, plane of a and its frame partners)/|a-H|
     pa1 = pos.index_select(0, plane_p1.index_select(0, combo_pair))
     pa2 = pos.index_select(0, plane_p2.index_select(0, combo_pair))
@@ -69,25 +70,25 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
     normal = normal / safe_norm(normal).unsqueeze(-1)
     ratio = torch.abs(((xh - xa) * normal).sum(-1)) / safe_norm(xa - xh)
     pd = plane_dist.index_select(0, combo_pair)
-    gate = gate * torch.where(use_plane.index_select(0, combo_pair), gate_le(ratio - pd, 0.0, 0.04, smooth), ones)
+    gate = gate * torch.where(use_plane.index_select(0, combo_pair), gate_le(ratio - pd, 0.0, 0.04 * width, smooth), ones)
     # step 4: penalty
     # distance relu: quadratic kink blend over +-0.02 A (exact outside; softplus would weaken every
     # H-bond near the onset of the distance penalty by up to 0.014 in P)
-    pen = relu(d - (minr_sum.index_select(0, combo_pair) + dist_offset.index_select(0, combo_pair)), 0.02, smooth)
-    pen = pen + _penalty_range(beta, b_min, b_omin, b_omax, b_max, smooth) / 3.0
-    pen = pen + _penalty_range(alpha, a_min, a_omin, a_omax, a_max, smooth) / 5.0
-    pen = pen + relu(c_opt - chi, 2.0, smooth) / (c_opt - c_min).clamp(min=1e-9) / 4.0
+    pen = relu(d - (minr_sum.index_select(0, combo_pair) + dist_offset.index_select(0, combo_pair)), 0.02 * width, smooth)
+    pen = pen + _penalty_range(beta, b_min, b_omin, b_omax, b_max, smooth, width) / 3.0
+    pen = pen + _penalty_range(alpha, a_min, a_omin, a_omax, a_max, smooth, width) / 5.0
+    pen = pen + relu(c_opt - chi, 2.0 * width, smooth) / (c_opt - c_min).clamp(min=1e-9) / 4.0
 
     # step 5: class energy (salt bridges: screened Coulomb-like term of the donor-acceptor distance)
     e_class = class_energy.index_select(0, combo_pair)
     salt = -0.88 * 0.2 * coulomb_pref / d * torch.exp(-kappa_salt * d) / d
     e_class = torch.where(salt_bridge.index_select(0, combo_pair), salt, e_class)
-    energy = smin(e_class * (1.0 - pen), 0.0, 0.01, smooth)
+    energy = smin(e_class * (1.0 - pen), 0.0, 0.01 * width, smooth)
     return energy, gate
 
 
 def best_per_group(energy: Tensor, bonded: Tensor, group: Tensor, n_groups: int,
-                   smooth: bool) -> Tuple[Tensor, Tensor]:
+                   smooth: bool, width: float = 1.0) -> Tuple[Tensor, Tensor]:
     """Step 6: the most negative combination per (pair, LP state, H state); smooth: Boltzmann mean
     (tau = 0.02 kcal/mol; the spec suggests 0.05, which weakens the H-bond channel by ~1 %).
 
@@ -96,22 +97,22 @@ def best_per_group(energy: Tensor, bonded: Tensor, group: Tensor, n_groups: int,
     the same Boltzmann weights)."""
     z = torch.zeros(n_groups, dtype=energy.dtype, device=energy.device)
     if smooth:
-        w = segment_softmin_weights(energy, group, n_groups, 0.02)
+        w = segment_softmin_weights(energy, group, n_groups, 0.02 * width)
         return z.index_add(0, group, w * energy), z.index_add(0, group, w * bonded)
     best = z.scatter_reduce(0, group, energy, reduce="amin", include_self=True)
     return best, (best < 0.0).to(energy.dtype)
 
 
-def bond_weight(raw: Tensor, gate: Tensor, smooth: bool) -> Tensor:
+def bond_weight(raw: Tensor, gate: Tensor, smooth: bool, width: float = 1.0) -> Tensor:
     """Per combination, 1 for an H-bond and 0 otherwise: gate x q(-E / 0.3) with E before the gate
     (q the piecewise-quadratic smoothstep; E >= 0, i.e. P >= 1, is no H-bond).  Exact: E gate < 0."""
     if smooth:
-        return gate * qstep(-raw / 0.3)
+        return gate * qstep(-raw / (0.3 * width))
     return ((raw * gate) < 0.0).to(raw.dtype)
 
 
 def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_lstate: Tensor,
-                  group_hstate: Tensor, state_exists: Tensor, smooth: bool) -> Tensor:
+                  group_hstate: Tensor, state_exists: Tensor, smooth: bool, width: float = 1.0) -> Tensor:
     """Step 7: per-atom state choice from S_i(k) = sum of E/2 over its groups in state k.
 
     Returns the weight of every group: 1/0 for the argmin state (exact, lowest k on ties) or the
@@ -125,7 +126,7 @@ def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_
     s = s.index_add(0, group_b * 4 + group_hstate, half)
     s = s.view(n, 4)
     if smooth:
-        z = torch.where(state_exists, -s / 0.02, torch.full_like(s, -1e30))
+        z = torch.where(state_exists, -s / (0.02 * width), torch.full_like(s, -1e30))
         w = torch.softmax(z, dim=1)
         wa = w.index_select(0, group_a).gather(1, group_lstate.unsqueeze(1)).squeeze(1)
         wb = w.index_select(0, group_b).gather(1, group_hstate.unsqueeze(1)).squeeze(1)

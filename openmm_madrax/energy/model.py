@@ -78,8 +78,13 @@ class MadraXEnergy(nn.Module):
 
     def __init__(self, tables: Tables, burial: str = "madrax", smooth: bool = False,
                  dtype: torch.dtype = torch.float64, skin: float = 1.0,
-                 torsions: Optional[TorsionChannels] = None):
+                 torsions: Optional[TorsionChannels] = None, smoothing: float = 1.0):
         super().__init__()
+        if not smoothing >= 1.0:
+            raise ValueError(f"smoothing must be >= 1 (a multiplier of the smooth-mode switch widths), not {smoothing}")
+        #: multiplier of the angular/energy switch widths of the H-bond and polar-occupancy terms in
+        #: smooth mode (1: the calibrated widths; >1: softer forces for MD, see docs/openmm.md)
+        self.width = float(smoothing)
         if burial not in ("madrax", "foldx"):
             raise ValueError(f"burial must be 'madrax' or 'foldx', not {burial!r}")
         self.madrax_burial = burial == "madrax"
@@ -208,8 +213,8 @@ class MadraXEnergy(nn.Module):
         self.frame_sign = torch.ones(self.n_slots, dtype=fdt)
         self.frame_fixed = False
         self.occ_i, self.occ_j, self.occ_on = z, z, zb
-        self.crp_slot, self.crp_parent, self.crp_nb = z, z, z
-        self.crp_win = torch.zeros((0, 6), dtype=fdt)
+        self.crp_p, self.crp_q, self.crp_entry_pair, self.crp_entry_slot = z, z, z, z
+        self.crp_wc = torch.zeros((12, 0), dtype=fdt)
         self.hb_a, self.hb_b = z, z
         self.hb_p1, self.hb_p2, self.hb_use_plane = z, z, zb
         self.hb_plane_dist, self.hb_offset, self.hb_minr, self.hb_eclass = zf, zf, zf, zf
@@ -294,10 +299,11 @@ class MadraXEnergy(nn.Module):
         first = torch.cumsum(cnt, 0) - cnt
         off = torch.arange(rep.shape[0], device=p.device) - first.index_select(0, rep)
         parent = par.index_select(0, rep)
-        self.crp_slot = self.slot_start.index_select(0, parent) + off
-        self.crp_parent = parent
-        self.crp_nb = nbr.index_select(0, rep)
-        self.crp_win = self.polar_window.index_select(0, self.polar_class.index_select(0, parent).clamp(min=0))
+        self.crp_p, self.crp_q = par, nbr
+        self.crp_entry_pair = rep
+        self.crp_entry_slot = self.slot_start.index_select(0, parent) + off
+        wc = burial.window_constants(self.polar_window)
+        self.crp_wc = wc.index_select(1, self.polar_class.index_select(0, parent).clamp(min=0)).contiguous()
 
         # H-bond candidates (spec 3.1 and 5.1 step 1).  Every pair is stored once, (a, b): in the
         # orientation (acceptor, donor) when exactly one orientation is one, else (earlier, later).
@@ -460,12 +466,12 @@ class MadraXEnergy(nn.Module):
         e_raw, gate = hbond.combination_energies(
             pos, fake, self.hb_a, self.hb_b, self.cb_pair, self.cb_h, self.cb_l, self.cb_win, self.hb_p1, self.hb_p2,
             self.hb_use_plane, self.hb_plane_dist, self.hb_offset, self.hb_minr, self.hb_eclass, self.hb_salt,
-            self.kappa_salt, self.coulomb_pref, smooth)
+            self.kappa_salt, self.coulomb_pref, smooth, self.width)
         gate = gate * not_ss.index_select(0, self.cb_pair)
         e_comb = e_raw * gate
-        e_group, b_group = hbond.best_per_group(e_comb, hbond.bond_weight(e_raw, gate, smooth), self.cb_group,
-                                                self.n_groups, smooth)
-        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth)
+        e_group, b_group = hbond.best_per_group(e_comb, hbond.bond_weight(e_raw, gate, smooth, self.width), self.cb_group,
+                                                self.n_groups, smooth, self.width)
+        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth, self.width)
         kept = 0.5 * e_group * w_group
         e_hb_atom = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, kept).index_add(0, self.gr_b, kept)
         no_hb = hbond.no_hbond_weight(b_group, w_group, self.gr_a, self.gr_b, e_hb_atom, smooth)
@@ -486,8 +492,9 @@ class MadraXEnergy(nn.Module):
         e_cl_atom = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.cl_i, 0.5 * e_cl).index_add(0, self.cl_j, 0.5 * e_cl)
 
         # channel 4, 5: solvation
-        crp, occluded = burial.polar_occupancy(pos, fake, self.crp_slot, self.crp_parent, self.crp_nb, self.minradius,
-                                               self.volume, self.crp_weight, self.crp_win, self.n_slots, smooth)
+        crp, occluded = burial.polar_occupancy(pos, fake, self.slot_parent, self.crp_p, self.crp_q, self.crp_entry_pair,
+                                               self.crp_entry_slot, self.crp_wc, self.minradius, self.volume,
+                                               self.crp_weight, self.n_slots, smooth, self.width)
         e_pol = solvation.polar(self.energ, facc, occ, self.occ_ref, self.occ_max, crp, occluded, self.slot_parent,
                                 self.polar_mult, self.directional_ok, no_hb, self.state_slots, self.state_atoms,
                                 self.w_solv_plain, self.w_solv_dir, smooth)
@@ -579,11 +586,11 @@ class MadraXEnergy(nn.Module):
         e_raw, gate = hbond.combination_energies(
             pos, fake, self.hb_a, self.hb_b, self.cb_pair, self.cb_h, self.cb_l, self.cb_win, self.hb_p1, self.hb_p2,
             self.hb_use_plane, self.hb_plane_dist, self.hb_offset, self.hb_minr, self.hb_eclass, self.hb_salt,
-            self.kappa_salt, self.coulomb_pref, smooth)
+            self.kappa_salt, self.coulomb_pref, smooth, self.width)
         gate = gate * not_ss.index_select(0, self.cb_pair)
-        e_group, b_group = hbond.best_per_group(e_raw * gate, hbond.bond_weight(e_raw, gate, smooth), self.cb_group,
-                                                self.n_groups, smooth)
-        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth)
+        e_group, b_group = hbond.best_per_group(e_raw * gate, hbond.bond_weight(e_raw, gate, smooth, self.width), self.cb_group,
+                                                self.n_groups, smooth, self.width)
+        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth, self.width)
         kept = 0.5 * e_group * w_group
         e_hb = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, kept).index_add(0, self.gr_b, kept)
         bonds = b_group * w_group

@@ -160,9 +160,9 @@ class PythonComputation:
 
 
 def _build_energy(structure: Structure, *, burial: str, smooth: bool, dtype: str, torsions: bool, skin: float,
-                  fix_frames: bool = True):
+                  fix_frames: bool = True, smoothing: float = 1.0):
     return energy_module(structure, burial=burial, smooth=smooth, dtype=dtype, torsions=torsions, skin=skin,
-                         fix_frames=fix_frames)
+                         fix_frames=fix_frames, smoothing=smoothing)
 
 
 def _energy_and_gradient(module, positions_nm: np.ndarray, heavy_index: np.ndarray, channel_weights: np.ndarray):
@@ -320,7 +320,7 @@ class MadraXForce:
                  backend: str = "torch", precision: str = "single", scale: float = 1.0,
                  model_file: Optional[str] = None, force_group: Optional[int] = None, cuda_graphs: bool = False,
                  channel_weights: Optional[Mapping[str, float]] = None, torsions: bool = True, skin: float = 1.0,
-                 name: str = "MadraX", **load_options):
+                 smoothing: float = 1.0, name: str = "MadraX", **load_options):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         if precision not in PRECISIONS:
@@ -345,6 +345,9 @@ class MadraXForce:
         self.channel_weights = _channel_weights(channel_weights)
         self.torsions = bool(torsions)
         self.skin = float(skin)
+        if not float(smoothing) >= 1.0:
+            raise ValueError(f"smoothing must be >= 1, not {smoothing}")
+        self.smoothing = float(smoothing)
         self.name = name
         self._modules: Dict[str, nn.Module] = {}
         self._scripted = None
@@ -359,7 +362,7 @@ class MadraXForce:
     # -- energy modules ---------------------------------------------------------------------
     def _options(self, dtype: str) -> dict:
         return dict(burial=self.burial, smooth=self.smooth, dtype=dtype, torsions=self.torsions, skin=self.skin,
-                    fix_frames=self._real_positions)
+                    fix_frames=self._real_positions, smoothing=self.smoothing)
 
     def energy_module(self, precision: Optional[str] = None) -> nn.Module:
         """The (eager) :class:`MadraXEnergy` of the heavy atoms (Angstrom -> kcal/mol), cached."""
