@@ -20,7 +20,8 @@ Protocol (:class:`Protocol`; the same for the mutant and its wild-type reference
 non-negative fit on the Guerois set shipped as ``params/ddg_weights_calibrated.json``).
 
 Binding (``partners=["AB", "C"]``): ΔG_bind = E(complex) − Σ E(partner alone, same coordinates),
-and ΔΔG_bind = ΔG_bind(mutant) − ΔG_bind(reference).
+and ΔΔG_bind = ΔG_bind(mutant) − ΔG_bind(reference).  The complex is the chains of the partner
+groups; other chains take part in building the models but not in the binding energy.
 
 Calibration: ``python -m openmm_madrax.ddg calibrate`` (see :func:`main`).
 """
@@ -208,7 +209,13 @@ class MutationModeller:
             for g in self.partners:
                 part = mt.sub_structure(full, g, xyz)
                 parts.append(_channel_sum(part, part.coords, p.burial))
-            out["bind"] = out["channels"] - np.sum(parts, axis=0)
+            everything = "".join(self.partners)
+            if set(everything) == {r.chain_id for r in full.residues}:
+                cplx = out["channels"]
+            else:  # chains in no partner group are left out of the binding energy
+                sub = mt.sub_structure(full, everything, xyz)
+                cplx = _channel_sum(sub, sub.coords, p.burial)
+            out["bind"] = cplx - np.sum(parts, axis=0)
         return out
 
     def _perturbation(self, sub: Structure, relaxer: "mt.TorsionRelaxer", env: Sequence[int], repeat: int) -> np.ndarray:

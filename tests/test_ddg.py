@@ -202,6 +202,14 @@ def test_binding_ddg(ubi):
     assert np.isfinite(df.loc[1, "ddg_bind"])
     # stability and binding are different quantities
     assert df.loc[1, "ddg_bind"] != df.loc[1, "ddg"]
+    # a chain outside the partner groups: binding between A and B only, still 0 for X -> X
+    three = dataclasses.replace(cplx, residues=[dataclasses.replace(r, chain_id="C", chain_index=2) if r.resseq > 60
+                                                else r for r in cplx.residues], chain_ids=["A", "B", "C"],
+                                _tables=None, next_consecutive=cplx.next_consecutive.copy())
+    three.next_consecutive[59] = False  # residue 60 | 61: chain B | chain C
+    df3 = D.ddg(three, ["A:I3I", "B:L43A"], partners="A,B", protocol=p)
+    assert df3["status"].tolist() == ["ok", "ok"] and df3.loc[0, "ddg_bind"] == 0.0
+    assert np.isfinite(df3.loc[1, "ddg_bind"])
 
 
 # ----------------------------------------------------------------------------------------------

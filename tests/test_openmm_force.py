@@ -272,7 +272,8 @@ def test_clash_minimises_without_nan(peptide):
 
 def test_md_replace_mode_ubiquitin(ubiquitin):
     top, pos, system = ubiquitin
-    integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 2 * unit.femtosecond)
+    # 1 fs, the replace-mode default (2 fs heats ubiquitin by ~100 K in 3 ps: docs/openmm.md)
+    integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 1 * unit.femtosecond)
     integrator.setRandomNumberSeed(1)
     sim = app.Simulation(top, system, integrator, openmm.Platform.getPlatformByName("CPU"))
     sim.context.setPositions(pos)
@@ -285,7 +286,7 @@ def test_md_replace_mode_ubiquitin(ubiquitin):
         assert np.isfinite(state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole))
         assert np.isfinite(_nm(state.getPositions(asNumpy=True))).all()
         kinetic = state.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole)
-        assert 2 * kinetic / (n_dof * 0.0083144626) < 450.0  # no runaway heating
+        assert 2 * kinetic / (n_dof * 0.0083144626) < 400.0  # no runaway heating
     assert np.isfinite(ubiquitin.madrax.channel_energies(state).values).all()
 
 

@@ -77,7 +77,8 @@ def run(args) -> int:
         sys.stdout.write(text)
     n_bad = int((df["status"] != "ok").sum())
     for r in df[df["status"] != "ok"].itertuples():
-        print(f"openmm-madrax: failed: {r.mutant}: {r.error}", file=sys.stderr)
+        msg = r.error if str(r.error).startswith(str(r.mutant)) else f"{r.mutant}: {r.error}"
+        print(f"openmm-madrax: failed: {msg}", file=sys.stderr)
     print(f"{len(df) - n_bad} of {len(df)} mutant(s) done (weights={df.attrs['weights']}, repeats={args.repeats}, "
           f"seed={args.seed})", file=sys.stderr)
     return 0 if n_bad == 0 else 1
