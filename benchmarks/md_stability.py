@@ -77,6 +77,10 @@ def run(name, topology, positions, system, madrax, ca_index, ref_ca, args, platf
                      "madrax_kcal": madrax.channel_energies(st).sum() if finite else math.nan,
                      "finite": finite, "wall_s": time.perf_counter() - t_start})
         r = rows[-1]
+        if getattr(args, "partial_csv", None):  # keep what has been simulated if the run is stopped
+            import pandas as pd
+
+            pd.DataFrame(rows).to_csv(args.partial_csv, index=False, float_format="%.4f")
         print(f"  {name:16s} {r['time_ps']:7.1f} ps  Epot {epot:11.1f}  T {temp:6.1f} K  "
               f"CA-RMSD {r['ca_rmsd_a']:5.2f} A  MadraX {r['madrax_kcal']:8.1f} kcal/mol  [{r['wall_s']:.0f} s]",
               file=sys.stderr)
@@ -138,6 +142,7 @@ def main():
     summary = []
     for name, sysm, ps in runs:
         args.ps = ps
+        args.partial_csv = f"{args.out}_{'madrax' if name.startswith('MadraX') else 'amber'}.partial.csv"
         r = run(name, topology, positions, sysm, scorer, ca_index, ref_ca, args, platform, props)
         rows += r
         summary.append(summarise(name, pd.DataFrame(r)))

@@ -222,7 +222,7 @@ def test_cli(tmp_path, capsys):
     mfile = tmp_path / "muts.txt"
     mfile.write_text("# comment\nA:I3I\n\nA:Q2Z   # nonstandard target\n")
     out = tmp_path / "out.csv"
-    rc = main(["ddg", str(UBI), "--mutations", "A:I3I,B:I3V", "--mutation-file", str(mfile), "--fast",
+    rc = main(["ddg", str(UBI), "--mutations", "A:I3I;B:I3V", "--mutation-file", str(mfile), "--fast",
                "--no-repair", "--no-progress", "-o", str(out)])
     assert rc == 1  # some mutants failed, the others are in the file
     df = pd.read_csv(out)

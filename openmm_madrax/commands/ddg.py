@@ -8,10 +8,11 @@ from . import add_structure_options, load_kwargs
 HELP = "ΔΔG of mutations (stability, or binding with --partners), kcal/mol, positive = destabilising"
 DESCRIPTION = """ΔΔG = ΔG(mutant) - ΔG(wild type), kcal/mol, positive = destabilising.
 
-Mutations are CHAIN:WTresnumMUT (A:G44S; insertion code: A:G44aS).  --mutations takes a
-comma-separated list of mutants; a multiple mutant joins its point mutations with '+'
-(A:G44S+A:I3V).  A mutation file has one mutant per line (point mutations joined by '+', ','
-or ';'; '#' starts a comment).
+Mutations are CHAIN:WTresnumMUT (A:G44S; insertion code: A:G44aS).  As in FoldX's
+individual_list, commas join the point mutations of one (multiple) mutant and ';' separates
+mutants: --mutations A:G44S,A:I3V is one double mutant, --mutations "A:G44S;A:I3V" (or -m A:G44S
+-m A:I3V) two single mutants; '+' also joins.  A mutation file has one mutant per line (point
+mutations joined by '+' or ','; '#' starts a comment).
 
 Each mutant is built from the repaired wild type (template side chain, best rotamer by MadraX
 energy, side chains within 6 A relaxed in torsion space); the wild-type reference goes through
@@ -25,8 +26,9 @@ Output columns: mutant,status,error,ddg,ddg_sd,ddg_<11 channels>,dg_wt,dg_mut
 
 def add_arguments(p) -> None:
     p.add_argument("file", help="PDB or PDBx/mmCIF file")
-    p.add_argument("--mutations", "-m", default=None,
-                   help="comma-separated mutants, e.g. A:G44S,A:I3V (two single mutants); A:G44S+A:I3V is a double")
+    p.add_argument("--mutations", "-m", action="append", default=None,
+                   help="a mutant; commas join point mutations into one multiple mutant (A:G44S,A:I3V is a double "
+                        "mutant), ';' separates mutants (\"A:G44S;A:I3V\" = two singles); repeatable")
     p.add_argument("--mutation-file", default=None, help="file with one mutant per line")
     p.add_argument("--partners", default=None,
                    help="binding ΔΔG between chain groups, e.g. AB,C (complex minus separated partners)")
@@ -52,12 +54,13 @@ def run(args) -> int:
     from ..errors import MadraXError
 
     mutants = []
-    if args.mutations:
-        mutants += [m.strip() for m in args.mutations.split(",") if m.strip()]
+    for value in args.mutations or []:
+        mutants += ["+".join(p.strip() for p in m.split(",") if p.strip()) for m in value.split(";") if m.strip()]
     if args.mutation_file:
         mutants += read_mutation_file(args.mutation_file)
     if not mutants:
-        raise MadraXError("no mutations: give --mutations A:G44S,... and/or --mutation-file FILE")
+        raise MadraXError("no mutations: give --mutations A:G44S (repeatable; A:G44S,A:I3V is a double mutant) "
+                          "and/or --mutation-file FILE")
     if args.repeats < 1:
         raise MadraXError("--repeats must be at least 1")
     if args.threads:
