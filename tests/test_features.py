@@ -316,7 +316,7 @@ def test_simulate_resume_drops_frames_after_checkpoint(tmp_path):
     prefix = str(tmp_path / "run")
     ns1 = 10 * 2e-6  # 10 steps of 2 fs
     r1 = simulate(str(UBI), prefix, ns=ns1, report_interval=5, minimize_iterations=0, seed=1, threads=1,
-                  progress=False)
+                  timestep_fs=2.0, progress=False)
     t1 = md.load(r1.trajectory, top=r1.topology)
     assert t1.n_frames == 2
     # as if killed after writing a frame but before the checkpoint: one frame too many
@@ -324,7 +324,7 @@ def test_simulate_resume_drops_frames_after_checkpoint(tmp_path):
     with open(r1.energies, "a") as fh:
         fh.write("15,0.03,0,0," + ",".join(["0"] * 11) + "\n")
     r2 = simulate(str(UBI), prefix, ns=2 * ns1, report_interval=5, minimize_iterations=0, seed=1, threads=1,
-                  progress=False)
+                  timestep_fs=2.0, progress=False)
     assert r2.resumed_from == 10
     t2 = md.load(r2.trajectory, top=r2.topology)
     assert t2.n_frames == 4
@@ -335,4 +335,5 @@ def test_simulate_resume_drops_frames_after_checkpoint(tmp_path):
     assert f.n_frames == 4
     np.testing.assert_allclose(f.time_ps, [0.01, 0.02, 0.03, 0.04])
     with pytest.raises(omx.MadraXError, match="different settings"):
-        simulate(str(UBI), prefix, ns=2 * ns1, report_interval=10, minimize_iterations=0, seed=1, progress=False)
+        simulate(str(UBI), prefix, ns=2 * ns1, report_interval=10, minimize_iterations=0, seed=1,
+                 timestep_fs=2.0, progress=False)
