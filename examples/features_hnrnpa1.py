@@ -6,7 +6,7 @@ short MadraX MD of two copies, end to end on CPU in a few minutes.
 Input: the full-length hnRNPA1 model ../shared/data/structures/af_llps/CALVADOS_hnRNPA1S.pdb (read
 in place, never copied).  Steps: amber14 bonded terms + MadraX (replace mode), the copies placed
 side by side with their closest heavy atoms --gap A apart, minimisation, Langevin MD at 300 K
-(1 fs, a frame every 50 steps, checkpointed: rerun to resume / extend), then per-residue features.
+(2 fs, a frame every 50 steps, checkpointed: rerun to resume / extend), then per-residue features.
 Writes OUTDIR/hnrnpa1_features.csv (per residue), hnrnpa1_protein.csv (fixed-length vector),
 hnrnpa1_chains.csv (Rg, end-to-end), hnrnpa1_frames.npz (per-frame tensor), hnrnpa1_profile.png.
 The same with the CLI:

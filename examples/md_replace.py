@@ -3,7 +3,7 @@
     python examples/md_replace.py [INPUT.pdb] [--steps 500] [--quick] [--outdir md_replace_out]
 
 amber14 bonded terms (+ its scaled 1-4 pairs) hold the covalent geometry; MadraX supplies every
-other interaction.  1 fs (see docs/openmm.md, time step), HBonds constraints, 300 K.  Writes a DCD trajectory, its topology PDB and
+other interaction.  2 fs, HBonds constraints, 300 K.  Writes a DCD trajectory, its topology PDB and
 the per-channel MadraX energy (CSV) every --report-interval steps.  Default input: bundled 1UBI.
 """
 import argparse
@@ -22,7 +22,7 @@ BUNDLED = Path(__file__).resolve().parents[1] / "openmm_madrax" / "data" / "1ubi
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", nargs="?", default=str(BUNDLED), help="PDB/mmCIF file (default: bundled 1UBI)")
-    p.add_argument("--steps", type=int, default=500, help="MD steps of 1 fs (default 500 = 0.5 ps)")
+    p.add_argument("--steps", type=int, default=500, help="MD steps of 2 fs (default 500 = 1 ps)")
     p.add_argument("--quick", action="store_true", help="50 steps, short minimisation")
     p.add_argument("--report-interval", type=int, default=50)
     p.add_argument("--outdir", default="md_replace_out")
@@ -36,7 +36,7 @@ def main():
 
     topology, positions, system = prepared = prepare_system(args.input, mode="replace")
     platform = select_platform(system=system)  # CUDA > OpenCL > CPU > Reference
-    integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 1 * unit.femtosecond)
+    integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 2 * unit.femtosecond)
     simulation = app.Simulation(topology, system, integrator, platform)
     simulation.context.setPositions(positions)
     print(f"{prepared.madrax} on {platform.getName()}")

@@ -698,7 +698,7 @@ def _truncate_outputs(traj_path: str, top_path: str, energies_path: str, n_frame
 
 
 def simulate(structure: str, prefix: str, *, ns: float, copies: int = 1, gap: float = 10.0,
-             temperature: float = 300.0, timestep_fs: float = 1.0, friction: float = 1.0,
+             temperature: float = 300.0, timestep_fs: float = 2.0, friction: float = 1.0,
              report_interval: int = 500, minimize_iterations: int = 200, seed: Optional[int] = None,
              platform: Optional[str] = None, threads: Optional[int] = None, precision: str = "single",
              torch_threads: int = 1, resume: bool = True, progress: bool = True) -> SimulationOutput:

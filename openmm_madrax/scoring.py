@@ -39,7 +39,7 @@ def default_torsions(structure: Structure, dtype: torch.dtype):
 
 def energy_module(structure: Structure, *, burial: str = "madrax", smooth: bool = False, dtype="float64",
                   skin: float = 1.0, torsions: bool = True, fix_frames: bool = True,
-                  smoothing: float = 1.0) -> MadraXEnergy:
+                  smoothing: float = 1.0, hbond_tau: float = 0.02) -> MadraXEnergy:
     """Build the :class:`MadraXEnergy` module of a prepared structure.
 
     ``fix_frames``: decide the planar-frame sign of smooth mode from ``structure.coords`` (default);
@@ -51,7 +51,7 @@ def energy_module(structure: Structure, *, burial: str = "madrax", smooth: bool 
     dt = _dtype(dtype)
     tors = default_torsions(structure, dt) if torsions else None
     module = MadraXEnergy(structure.tables(), burial=burial, smooth=smooth, dtype=dt, skin=skin, torsions=tors,
-                          smoothing=smoothing)
+                          smoothing=smoothing, hbond_tau=hbond_tau)
     xyz = np.asarray(structure.coords, dtype=np.float64)
     if fix_frames and xyz.size and np.isfinite(xyz).all() and np.abs(xyz).max() > 0.0:
         # the planar-frame sign of smooth mode follows the structure, not the first call's coordinates

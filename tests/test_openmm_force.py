@@ -83,7 +83,9 @@ def test_energy_and_forces_match_the_module(peptide):
     top, pos, _ = peptide
     mx = MadraXForce(top, pos, precision="double")  # all 11 channels
     e, f, _ = _state(_madrax_only(peptide, mx), pos)
-    module = energy_module(mx.structure, smooth=True, dtype="float64")
+    # the force's MD setting of smooth mode (MadraXForce docstring)
+    module = energy_module(mx.structure, smooth=True, dtype="float64", smoothing=mx.smoothing, hbond_tau=mx.hbond_tau)
+    assert (mx.smoothing, mx.hbond_tau) == (3.0, 1.0)
     x = torch.tensor(_nm(pos)[mx.heavy_index] * 10.0, dtype=torch.float64, requires_grad=True)
     total = module.total(x)
     (grad,) = torch.autograd.grad(total, x)

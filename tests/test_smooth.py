@@ -86,6 +86,15 @@ def test_directional_derivatives_float64(name):
         _directional_check(module, pos, n_dirs=20 if k == 0 else 4, h=1e-4, rtol=1e-4, seed=100 + k)
 
 
+def test_directional_derivatives_md_setting_float64():
+    """The MD setting of the force (smoothing=3, hbond_tau=1 kcal/mol) is as differentiable."""
+    s = reference_structure("1UBI")
+    module = MadraXEnergy(s.tables(), smooth=True, skin=2.0, smoothing=3.0, hbond_tau=1.0)
+    pos0 = torch.tensor(s.coords)
+    for k, pos in enumerate([pos0] + [_noisy(pos0, 0.2, k) for k in range(3)]):
+        _directional_check(module, pos, n_dirs=8 if k == 0 else 4, h=1e-4, rtol=1e-4, seed=200 + k)
+
+
 @pytest.mark.parametrize("name", ["1UBI", "alanine"])
 def test_atom_force_components_float64(name):
     s = reference_structure(name)

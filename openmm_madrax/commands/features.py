@@ -51,7 +51,7 @@ def add_arguments(p) -> None:
     g.add_argument("--gap", type=float, default=10.0,
                    help="closest heavy-atom distance between copies at the start, A (default 10)")
     g.add_argument("--temperature", type=float, default=300.0, help="kelvin (default 300)")
-    g.add_argument("--timestep", type=float, default=1.0, help="fs (default 1: MadraX replace mode needs 1 fs, see docs/openmm.md)")
+    g.add_argument("--timestep", type=float, default=2.0, help="fs (default 2)")
     g.add_argument("--report-interval", type=int, default=500, help="steps between frames (default 500)")
     g.add_argument("--minimize-iterations", type=int, default=200, help="L-BFGS iterations first (default 200)")
     g.add_argument("--seed", type=int, default=None, help="random seed")

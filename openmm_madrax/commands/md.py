@@ -28,10 +28,9 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", required=True, help="trajectory file: .dcd, .xtc or .pdb")
     p.add_argument("--steps", type=int, required=True, help="number of MD steps")
     p.add_argument("--temperature", type=float, default=300.0, help="kelvin (default 300)")
-    p.add_argument("--timestep", type=float, default=None,
-                   help="fs (default: 1 in replace mode, 2 in add mode; with HBonds constraints). MadraX's H-bond and "
-                        "polar-solvation switches are stiff: replace mode at 2 fs heats by ~100 K in 3 ps and can "
-                        "blow up after ~5 ps on ubiquitin (README, MD stability)")
+    p.add_argument("--timestep", type=float, default=2.0,
+                   help="fs (default 2, with HBonds constraints; the force's MD setting of smooth mode is what makes "
+                        "2 fs stable, see README 'MD stability')")
     p.add_argument("--friction", type=float, default=1.0, help="Langevin friction, 1/ps (default 1)")
     p.add_argument("--constraints", choices=["none", "HBonds", "AllBonds", "HAngles"], default="HBonds",
                    help="bond constraints (default HBonds)")
@@ -75,8 +74,6 @@ def run(args) -> int:
     from ..errors import MadraXError
     from ..openmm import MadraXEnergyReporter
 
-    if args.timestep is None:
-        args.timestep = 1.0 if args.mode == "replace" else 2.0
 
     if args.steps < 0 or args.report_interval <= 0:
         raise MadraXError("--steps must be >= 0 and --report-interval > 0")

@@ -88,7 +88,7 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
 
 
 def best_per_group(energy: Tensor, bonded: Tensor, group: Tensor, n_groups: int,
-                   smooth: bool, width: float = 1.0) -> Tuple[Tensor, Tensor]:
+                   smooth: bool, width: float = 1.0, tau: float = 0.02) -> Tuple[Tensor, Tensor]:
     """Step 6: the most negative combination per (pair, LP state, H state); smooth: Boltzmann mean
     (tau = 0.02 kcal/mol; the spec suggests 0.05, which weakens the H-bond channel by ~1 %).
 
@@ -97,7 +97,7 @@ def best_per_group(energy: Tensor, bonded: Tensor, group: Tensor, n_groups: int,
     the same Boltzmann weights)."""
     z = torch.zeros(n_groups, dtype=energy.dtype, device=energy.device)
     if smooth:
-        w = segment_softmin_weights(energy, group, n_groups, 0.02 * width)
+        w = segment_softmin_weights(energy, group, n_groups, tau * width)
         return z.index_add(0, group, w * energy), z.index_add(0, group, w * bonded)
     best = z.scatter_reduce(0, group, energy, reduce="amin", include_self=True)
     return best, (best < 0.0).to(energy.dtype)
@@ -112,7 +112,8 @@ def bond_weight(raw: Tensor, gate: Tensor, smooth: bool, width: float = 1.0) -> 
 
 
 def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_lstate: Tensor,
-                  group_hstate: Tensor, state_exists: Tensor, smooth: bool, width: float = 1.0) -> Tensor:
+                  group_hstate: Tensor, state_exists: Tensor, smooth: bool, width: float = 1.0,
+                  tau: float = 0.02) -> Tensor:
     """Step 7: per-atom state choice from S_i(k) = sum of E/2 over its groups in state k.
 
     Returns the weight of every group: 1/0 for the argmin state (exact, lowest k on ties) or the
@@ -126,7 +127,7 @@ def state_weights(group_energy: Tensor, group_a: Tensor, group_b: Tensor, group_
     s = s.index_add(0, group_b * 4 + group_hstate, half)
     s = s.view(n, 4)
     if smooth:
-        z = torch.where(state_exists, -s / (0.02 * width), torch.full_like(s, -1e30))
+        z = torch.where(state_exists, -s / (tau * width), torch.full_like(s, -1e30))
         w = torch.softmax(z, dim=1)
         wa = w.index_select(0, group_a).gather(1, group_lstate.unsqueeze(1)).squeeze(1)
         wb = w.index_select(0, group_b).gather(1, group_hstate.unsqueeze(1)).squeeze(1)

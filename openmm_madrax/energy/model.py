@@ -78,8 +78,13 @@ class MadraXEnergy(nn.Module):
 
     def __init__(self, tables: Tables, burial: str = "madrax", smooth: bool = False,
                  dtype: torch.dtype = torch.float64, skin: float = 1.0,
-                 torsions: Optional[TorsionChannels] = None, smoothing: float = 1.0):
+                 torsions: Optional[TorsionChannels] = None, smoothing: float = 1.0, hbond_tau: float = 0.02):
         super().__init__()
+        if not hbond_tau > 0.0:
+            raise ValueError(f"hbond_tau must be > 0 (kcal/mol), not {hbond_tau}")
+        #: smooth mode: Boltzmann temperature (kcal/mol) of the H-bond combination and state choices
+        #: (spec 7 suggests 0.05; 0.02 keeps scores within 1 % of exact; MD needs more, see MadraXForce)
+        self.hbond_tau = float(hbond_tau)
         if not smoothing >= 1.0:
             raise ValueError(f"smoothing must be >= 1 (a multiplier of the smooth-mode switch widths), not {smoothing}")
         #: multiplier of the angular/energy switch widths of the H-bond and polar-occupancy terms in
@@ -470,8 +475,8 @@ class MadraXEnergy(nn.Module):
         gate = gate * not_ss.index_select(0, self.cb_pair)
         e_comb = e_raw * gate
         e_group, b_group = hbond.best_per_group(e_comb, hbond.bond_weight(e_raw, gate, smooth, self.width), self.cb_group,
-                                                self.n_groups, smooth, self.width)
-        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth, self.width)
+                                                self.n_groups, smooth, self.width, self.hbond_tau)
+        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth, self.width, self.hbond_tau)
         kept = 0.5 * e_group * w_group
         e_hb_atom = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, kept).index_add(0, self.gr_b, kept)
         no_hb = hbond.no_hbond_weight(b_group, w_group, self.gr_a, self.gr_b, e_hb_atom, smooth)
@@ -589,8 +594,8 @@ class MadraXEnergy(nn.Module):
             self.kappa_salt, self.coulomb_pref, smooth, self.width)
         gate = gate * not_ss.index_select(0, self.cb_pair)
         e_group, b_group = hbond.best_per_group(e_raw * gate, hbond.bond_weight(e_raw, gate, smooth, self.width), self.cb_group,
-                                                self.n_groups, smooth, self.width)
-        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth, self.width)
+                                                self.n_groups, smooth, self.width, self.hbond_tau)
+        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth, self.width, self.hbond_tau)
         kept = 0.5 * e_group * w_group
         e_hb = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, kept).index_add(0, self.gr_b, kept)
         bonds = b_group * w_group
