@@ -180,14 +180,16 @@ def plot(table, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
     for name, df in table.groupby("run", sort=False):
-        axes[0].plot(df.time_ps, df.potential_kj - df.potential_kj.iloc[0], label=name)
+        ended = not bool(df.finite.astype(bool).iloc[-1])
+        axes[0].plot(df.time_ps, df.temperature_k, label=name + (" (blew up)" if ended else ""))
         axes[1].plot(df.time_ps, df.total_kj - df.total_kj.iloc[0], label=name)
         axes[2].plot(df.time_ps, df.ca_rmsd_a, label=name)
         axes[3].plot(df.time_ps, df.madrax_kcal, label=name)
-    for ax, title in zip(axes, ("potential - start (kJ/mol)", "total - start (kJ/mol)", "C-alpha RMSD to 1UBI (A)",
-                                "MadraX energy (kcal/mol)")):
+    axes[0].axhline(300.0, color="grey", lw=0.8, ls=":")
+    for ax, title in zip(axes, ("temperature (K); thermostat at 300 K", "total energy - start (kJ/mol)",
+                                "C-alpha RMSD to 1UBI (A)", "MadraX energy of the run's force (kcal/mol)")):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("time (ps)")
     axes[0].legend(fontsize=8)
