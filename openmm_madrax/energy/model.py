@@ -432,6 +432,19 @@ class MadraXEnergy(nn.Module):
         self.nl_builds += 1
 
     # ------------------------------------------------------------------------------------------
+    def virtual_sites(self, pos: Tensor) -> Tensor:
+        """Virtual hydrogens and lone pairs (one per slot) from the local frames of spec 2.2."""
+        par = self.slot_parent
+        xa, ex, ey, ez = local_frames(pos, par, self.frame_p1.index_select(0, par), self.frame_p2.index_select(0, par),
+                                      not self.smooth)
+        if self.smooth:
+            # MadraX's planar-frame orientation, decided once (fix_frames; static, so the smooth
+            # energy stays continuous when atoms leave the exactly planar configuration)
+            ey = ey * self.frame_sign.unsqueeze(-1)
+            ez = ez * self.frame_sign.unsqueeze(-1)
+        loc = self.slot_local
+        return xa + loc[:, 0:1] * ex + loc[:, 1:2] * ey + loc[:, 2:3] * ez
+
     def forward(self, pos: Tensor) -> Tensor:
         """Per-residue energies (R x 11, kcal/mol) of heavy-atom coordinates (N x 3, Angstrom)."""
         pos = pos.to(self.radius.dtype)
@@ -443,17 +456,7 @@ class MadraXEnergy(nn.Module):
         dt = pos.dtype
         dev = pos.device
 
-        # virtual hydrogens and lone pairs from local frames (spec 2.2)
-        par = self.slot_parent
-        xa, ex, ey, ez = local_frames(pos, par, self.frame_p1.index_select(0, par), self.frame_p2.index_select(0, par),
-                                      not smooth)
-        if smooth:
-            # MadraX's planar-frame orientation, decided once from the first coordinates (static, so
-            # the smooth energy stays continuous when atoms leave the exactly planar configuration)
-            ey = ey * self.frame_sign.unsqueeze(-1)
-            ez = ez * self.frame_sign.unsqueeze(-1)
-        loc = self.slot_local
-        fake = xa + loc[:, 0:1] * ex + loc[:, 1:2] * ey + loc[:, 2:3] * ez
+        fake = self.virtual_sites(pos)
 
         # burial
         occ = burial.occupancy(pos, self.occ_i, self.occ_j, self.occ_on, self.volume, smooth)
@@ -575,14 +578,7 @@ class MadraXEnergy(nn.Module):
         n = self.n_atoms
         dt = pos.dtype
         dev = pos.device
-        par = self.slot_parent
-        xa, ex, ey, ez = local_frames(pos, par, self.frame_p1.index_select(0, par), self.frame_p2.index_select(0, par),
-                                      not smooth)
-        if smooth:
-            ey = ey * self.frame_sign.unsqueeze(-1)
-            ez = ez * self.frame_sign.unsqueeze(-1)
-        loc = self.slot_local
-        fake = xa + loc[:, 0:1] * ex + loc[:, 1:2] * ey + loc[:, 2:3] * ez
+        fake = self.virtual_sites(pos)
         occ = burial.occupancy(pos, self.occ_i, self.occ_j, self.occ_on, self.volume, smooth)
         _, ss_mask = disulfide.pair_energies(pos, self.ss_a, self.ss_b, self.ss_cba, self.ss_cbb, self.ss_sep,
                                              self.temperature, self.ss_entropy_a, self.ss_entropy_b, smooth)
