@@ -445,6 +445,23 @@ class MadraXEnergy(nn.Module):
         loc = self.slot_local
         return xa + loc[:, 0:1] * ex + loc[:, 1:2] * ey + loc[:, 2:3] * ez
 
+    def hbond_groups(self, pos: Tensor, fake: Tensor, ss_pad: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """H-bond steps 2-7 (spec 5.1): (combination gates, group energies, group bond weights,
+        group state weights).  ``ss_pad``: disulfide mask per SS pair, padded with a trailing 0."""
+        smooth = self.smooth
+        pad = ss_pad.shape[0] - 1
+        not_ss = 1.0 - ss_pad.index_select(0, torch.where(self.hb_ss >= 0, self.hb_ss, torch.full_like(self.hb_ss, pad)))
+        e_raw, gate = hbond.combination_energies(
+            pos, fake, self.hb_a, self.hb_b, self.cb_pair, self.cb_h, self.cb_l, self.cb_win, self.hb_p1, self.hb_p2,
+            self.hb_use_plane, self.hb_plane_dist, self.hb_offset, self.hb_minr, self.hb_eclass, self.hb_salt,
+            self.kappa_salt, self.coulomb_pref, smooth, self.width)
+        gate = gate * not_ss.index_select(0, self.cb_pair)
+        e_group, b_group = hbond.best_per_group(e_raw * gate, hbond.bond_weight(e_raw, gate, smooth, self.width),
+                                                self.cb_group, self.n_groups, smooth, self.width, self.hbond_tau)
+        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth,
+                                      self.width, self.hbond_tau)
+        return gate, e_group, b_group, w_group
+
     def forward(self, pos: Tensor) -> Tensor:
         """Per-residue energies (R x 11, kcal/mol) of heavy-atom coordinates (N x 3, Angstrom)."""
         pos = pos.to(self.radius.dtype)
@@ -470,16 +487,7 @@ class MadraXEnergy(nn.Module):
         ss_pad = torch.cat([ss_mask, torch.zeros(1, dtype=dt, device=dev)])
 
         # channel 1: hydrogen bonds
-        not_ss = 1.0 - ss_pad.index_select(0, torch.where(self.hb_ss >= 0, self.hb_ss, torch.full_like(self.hb_ss, ss_mask.shape[0])))
-        e_raw, gate = hbond.combination_energies(
-            pos, fake, self.hb_a, self.hb_b, self.cb_pair, self.cb_h, self.cb_l, self.cb_win, self.hb_p1, self.hb_p2,
-            self.hb_use_plane, self.hb_plane_dist, self.hb_offset, self.hb_minr, self.hb_eclass, self.hb_salt,
-            self.kappa_salt, self.coulomb_pref, smooth, self.width)
-        gate = gate * not_ss.index_select(0, self.cb_pair)
-        e_comb = e_raw * gate
-        e_group, b_group = hbond.best_per_group(e_comb, hbond.bond_weight(e_raw, gate, smooth, self.width), self.cb_group,
-                                                self.n_groups, smooth, self.width, self.hbond_tau)
-        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth, self.width, self.hbond_tau)
+        gate, e_group, b_group, w_group = self.hbond_groups(pos, fake, ss_pad)
         kept = 0.5 * e_group * w_group
         e_hb_atom = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, kept).index_add(0, self.gr_b, kept)
         no_hb = hbond.no_hbond_weight(b_group, w_group, self.gr_a, self.gr_b, e_hb_atom, smooth)
@@ -583,15 +591,7 @@ class MadraXEnergy(nn.Module):
         _, ss_mask = disulfide.pair_energies(pos, self.ss_a, self.ss_b, self.ss_cba, self.ss_cbb, self.ss_sep,
                                              self.temperature, self.ss_entropy_a, self.ss_entropy_b, smooth)
         ss_pad = torch.cat([ss_mask, torch.zeros(1, dtype=dt, device=dev)])
-        not_ss = 1.0 - ss_pad.index_select(0, torch.where(self.hb_ss >= 0, self.hb_ss, torch.full_like(self.hb_ss, ss_mask.shape[0])))
-        e_raw, gate = hbond.combination_energies(
-            pos, fake, self.hb_a, self.hb_b, self.cb_pair, self.cb_h, self.cb_l, self.cb_win, self.hb_p1, self.hb_p2,
-            self.hb_use_plane, self.hb_plane_dist, self.hb_offset, self.hb_minr, self.hb_eclass, self.hb_salt,
-            self.kappa_salt, self.coulomb_pref, smooth, self.width)
-        gate = gate * not_ss.index_select(0, self.cb_pair)
-        e_group, b_group = hbond.best_per_group(e_raw * gate, hbond.bond_weight(e_raw, gate, smooth, self.width), self.cb_group,
-                                                self.n_groups, smooth, self.width, self.hbond_tau)
-        w_group = hbond.state_weights(e_group, self.gr_a, self.gr_b, self.gr_ls, self.gr_hs, self.state_exists, smooth, self.width, self.hbond_tau)
+        _, e_group, b_group, w_group = self.hbond_groups(pos, fake, ss_pad)
         kept = 0.5 * e_group * w_group
         e_hb = torch.zeros(n, dtype=dt, device=dev).index_add(0, self.gr_a, kept).index_add(0, self.gr_b, kept)
         bonds = b_group * w_group
