@@ -107,6 +107,9 @@ def main():
     p.add_argument("--skip-madrax", action="store_true", help="only the amber14+GBn2 run")
     p.add_argument("--amber-ps", type=float, default=None,
                    help="simulated time of the amber14+GBn2 run (default: --ps); it costs ~3-10x more per ps on CPU")
+    p.add_argument("--amber-cutoff", type=float, default=None, metavar="NM",
+                   help="run amber14+GBn2 with CutoffNonPeriodic at this cutoff (nm) instead of NoCutoff; "
+                        "on a 2-core CPU 1.2 nm is ~3x cheaper per step (use it when NoCutoff cannot run the full time)")
     p.add_argument("--combine", nargs="+", default=None, metavar="CSV",
                    help="only merge the CSVs of separate runs into OUT.csv/OUT.png and print the summary")
     args = p.parse_args()
@@ -125,8 +128,14 @@ def main():
     import pandas as pd
 
     topology, positions, system = prepare_system(args.input, mode="replace", precision=args.precision)
+    if args.amber_cutoff:
+        gb_kw = dict(nonbondedMethod=app.CutoffNonPeriodic, nonbondedCutoff=args.amber_cutoff * unit.nanometer)
+        amber_name = f"amber14+GBn2 {args.amber_cutoff:g} nm"
+    else:
+        gb_kw = dict(nonbondedMethod=app.NoCutoff)
+        amber_name = "amber14+GBn2"
     gbn2 = app.ForceField("amber14-all.xml", "implicit/gbn2.xml").createSystem(
-        topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
+        topology, constraints=app.HBonds, **gb_kw)
     platform = select_platform(args.platform, system)
     props = {"Threads": str(args.threads)} if args.threads and platform.getName() == "CPU" else {}
     ca_index = [a.index for a in topology.atoms() if a.name == "CA"]
@@ -137,7 +146,7 @@ def main():
           f"{torch.get_num_threads()}", file=sys.stderr)
 
     runs = ([] if args.skip_madrax else [("MadraX replace", system, args.ps)]) + \
-        ([] if args.skip_amber else [("amber14+GBn2", gbn2, args.amber_ps or args.ps)])
+        ([] if args.skip_amber else [(amber_name, gbn2, args.amber_ps or args.ps)])
     rows = []
     summary = []
     for name, sysm, ps in runs:

@@ -500,13 +500,18 @@ def fit_nonneg_ridge(X: np.ndarray, y: np.ndarray, alpha: float = 1.0,
     return w, float(mu_y - mu_x @ w)
 
 
+def protein_folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold index of every row: the distinct groups (proteins) shuffled with ``seed`` and dealt
+    round-robin into ``n_folds`` folds, so no protein is in two folds."""
+    uniq = np.array(sorted(set(groups)))
+    np.random.default_rng(seed).shuffle(uniq)
+    fold_of = {g: i % n_folds for i, g in enumerate(uniq)}
+    return np.array([fold_of[g] for g in groups])
+
+
 def grouped_cv(X: np.ndarray, y: np.ndarray, groups: np.ndarray, alpha: float, n_folds: int = 5, seed: int = 0) -> np.ndarray:
     """Out-of-fold predictions, folds grouped by protein (no protein in training and validation)."""
-    uniq = np.array(sorted(set(groups)))
-    rng = np.random.default_rng(seed)
-    rng.shuffle(uniq)
-    fold_of = {g: i % n_folds for i, g in enumerate(uniq)}
-    folds = np.array([fold_of[g] for g in groups])
+    folds = protein_folds(groups, n_folds, seed)
     pred = np.zeros_like(y)
     for f in range(n_folds):
         tr = folds != f
@@ -540,11 +545,7 @@ def calibrate(table: pd.DataFrame, *, alphas=(0.001, 0.01, 0.1, 1.0, 10.0), n_fo
                 best = (a, r)
         return best[0]
 
-    uniq = np.array(sorted(set(g)))
-    rng = np.random.default_rng(seed)
-    rng.shuffle(uniq)
-    fold_of = {p: i % n_folds for i, p in enumerate(uniq)}
-    folds = np.array([fold_of[p] for p in g])
+    folds = protein_folds(g, n_folds, seed)
     pred = np.zeros_like(y)
     pred_scaled = np.zeros_like(y)
     chosen = []

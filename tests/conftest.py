@@ -5,11 +5,34 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 REFERENCE = SHARED / "spec" / "reference"
 REFERENCE_NAMES = ("1UBI", "1BHL", "alanine")
+#: the ubiquitin crystal structure bundled with the package (needs nothing from ../shared)
+UBIQUITIN = ROOT / "openmm_madrax" / "data" / "1ubi.pdb"
+
+
+def quiet(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with warnings silenced (tests of the warnings themselves do not use it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch intra-op thread for a module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``).
+
+    The MadraX tensors of the test systems are small (<= 10^5 elements): with two intra-op threads on a
+    loaded 2-core machine the OpenMP wake-ups cost more than the work, and they compete with OpenMM's
+    own threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def shared_path(*parts) -> Path:

@@ -5,15 +5,11 @@ loaded 2-core machine."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import openmm_madrax as omx
 from openmm_madrax import ddg as D
@@ -21,19 +17,16 @@ from openmm_madrax import mutate as mt
 from openmm_madrax.errors import MutationError
 from openmm_madrax.params import CHANNELS
 
-UBI = Path(omx.__file__).resolve().parent / "data" / "1ubi.pdb"
+from conftest import UBIQUITIN as UBI  # noqa: E402
+from conftest import shared_path  # noqa: E402
+
 #: forward / reverse pairs: |ΔΔG(A->B) + ΔΔG(B->A on the built mutant)| must stay below this (kcal/mol)
 REVERSE_TOLERANCE = 3.0
 #: and the mean of ΔΔG(fwd) + ΔΔG(rev) over the set below this
 REVERSE_MEAN_BIAS = 1.5
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +255,6 @@ def test_nonneg_ridge_and_grouped_cv():
 
 
 def test_guerois_reader():
-    from conftest import shared_path
 
     path = shared_path("data", "ddg_train", "guerois.csv")
     t = D.read_guerois(path)

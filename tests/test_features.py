@@ -14,11 +14,11 @@ from openmm_madrax.errors import StructureError
 from openmm_madrax.features import (CHANNELS, RESIDUE_FEATURES, MadraXFeatureModule, chain_substructure,
                                     compute_features)
 
-from conftest import ROOT, shared_path
+from conftest import UBIQUITIN as UBI
+from conftest import shared_path
 
 md = pytest.importorskip("mdtraj")
-UBI = ROOT / "openmm_madrax" / "data" / "1ubi.pdb"
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("one_torch_thread")]
 
 
 def _quiet_load(src, **kw):
@@ -30,7 +30,6 @@ def _quiet_load(src, **kw):
 @pytest.fixture(scope="module")
 def ubi_traj():
     """Five perturbed copies of 1UBI (waters kept in the topology: the features must ignore them)."""
-    torch.set_num_threads(1)
     t = md.load(str(UBI))
     rng = np.random.default_rng(7)
     xyz = t.xyz + rng.normal(0.0, 0.004, (5,) + t.xyz.shape[1:]).astype(np.float32)

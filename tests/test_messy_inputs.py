@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,8 @@ import openmm_madrax as omx
 from openmm_madrax import MadraXWarning, StructureError
 from openmm_madrax.io import read_pdb
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from conftest import SHARED
+
 STRUCTURES = SHARED / "data" / "structures"
 REFERENCE_INPUTS = SHARED / "spec" / "reference" / "inputs"
 

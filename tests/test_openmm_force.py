@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,31 +14,12 @@ from openmm import app, unit  # noqa: E402
 from openmm_madrax import CHANNELS, energy_module, residue_frame  # noqa: E402
 from openmm_madrax.openmm import MadraXForce, create_system, prepare_system  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-UBIQUITIN = Path(__file__).resolve().parents[1] / "openmm_madrax" / "data" / "1ubi.pdb"
+from conftest import SHARED, UBIQUITIN  # noqa: E402
+from conftest import quiet as _quiet  # noqa: E402
+from conftest import shared_path as _shared  # noqa: E402
+
 KJ = 4.184
-
-
-def _shared(*parts) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs the project material {path} (../shared next to the checkout); not present")
-    return path
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The MadraX tensors are small: one intra-op thread is fastest and does not fight OpenMM's threads."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

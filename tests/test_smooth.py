@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -177,12 +179,12 @@ def _fragment(s, center_atom, radius=9.0):
 
     xyz = s.coords
     keep = sorted({int(s.atom_residue[a]) for a in np.nonzero(np.linalg.norm(xyz - xyz[center_atom], axis=1) < radius)[0]})
-    sub = type(s)(**{**{k: getattr(s, k) for k in s.__dataclass_fields__}})
     lines = [l for l in s.to_pdb().splitlines() if l.startswith("ATOM")]
     res_lines = [l for k, l in enumerate(lines) if int(s.atom_residue[k]) in keep]
-    with tempfile.NamedTemporaryFile("w", suffix=".pdb", delete=False) as fh:
-        fh.write("\n".join(res_lines) + "\nEND\n")
-    return load(fh.name, quiet=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fragment.pdb"
+        path.write_text("\n".join(res_lines) + "\nEND\n")
+        return load(path, quiet=True)
 
 
 def _atom(s, resseq, name):

@@ -7,7 +7,6 @@ Tests that read ``../shared`` skip when it is absent.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,8 @@ from openmm_madrax.energy.torsion_densities import DEFAULT_PATH, load_densities,
 from openmm_madrax.energy.geometry import dihedral as iupac_dihedral
 from openmm_madrax.energy.torsions import TorsionChannels
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE = SHARED / "spec" / "reference"
+from conftest import REFERENCE, shared_path
+
 W_BB = params.multipliers()["angleScorer.weightBB"]
 W_OMEGA = params.multipliers()["angleScorer.weightOmega"]
 TYPES = params.RESIDUE_ORDER
@@ -27,20 +26,7 @@ GLY, PRO = params.RESIDUE_INDEX["GLY"], params.RESIDUE_INDEX["PRO"]
 SC_TYPES = [t for t in TYPES if t not in ("ALA", "GLY", "PRO")]
 
 
-def need_shared(path: Path = SHARED) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} not found: the shared project data (../shared beside the checkout) is needed")
-    return path
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The tensors here are small (<= 10^5 elements): with two intra-op threads on a loaded 2-core
-    machine the OpenMP wake-ups cost ~15 ms per operation, so this module runs single-threaded."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +59,7 @@ def test_dihedral_sign_is_iupac():
     # back bond (+y): +90 deg
     p = torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 1], [0, 1, 1]], dtype=torch.float64)
     assert math.degrees(iupac_dihedral(p[0], p[1], p[2], p[3]).item()) == pytest.approx(90.0)
-    ubi = need_shared(REFERENCE / "inputs" / "1UBI.pdb")
+    ubi = shared_path("spec", "reference", "inputs", "1UBI.pdb")
     md = pytest.importorskip("mdtraj")
     from openmm_madrax import load
 
@@ -110,7 +96,7 @@ def test_fit_reproducible_via_cli(tmp_path):
     through the CLI entry point ``openmm_madrax.cli.main``."""
     from openmm_madrax import cli, torsion_fit
 
-    pdbs = need_shared(SHARED / "data" / "ddg_train" / "pdbs")
+    pdbs = shared_path("data", "ddg_train", "pdbs")
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
     args = [str(pdbs), "--max-files", "5", "--seed", "7", "--quiet"]
     assert torsion_fit.main(args + ["-o", str(a)]) == 0
@@ -367,7 +353,7 @@ def reference_scores():
 
     from openmm_madrax import load, score
 
-    need_shared(REFERENCE)
+    shared_path("spec", "reference")
     out = {}
     for name in ("1UBI", "1BHL", "alanine"):
         s = load(REFERENCE / "inputs" / f"{name}.pdb", preprocess="madrax", quiet=True)
@@ -441,7 +427,7 @@ def test_reference_criteria(reference_scores, name, mode, channel):
 def ubiquitin():
     from openmm_madrax import load
 
-    return load(need_shared(REFERENCE / "inputs" / "1UBI.pdb"), preprocess="madrax", quiet=True)
+    return load(shared_path("spec", "reference", "inputs", "1UBI.pdb"), preprocess="madrax", quiet=True)
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.2])
