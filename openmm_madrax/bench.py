@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("OPENMM_MADRAX_SHARED", ROOT.parent / "shared"))
 BUNDLED = Path(__file__).resolve().parent / "data" / "1ubi.pdb"
 
-#: name -> (path, load options, md/amber measured?, tile target heavy atoms)
+#: name -> dict(path, load options, md: OpenMM MD/GBn2 figures measured, tile: target heavy atoms of a tiled system)
 SYSTEMS = {
     "trpcage": dict(path=str(SHARED / "data/structures/nmr/1l2y_trpcage_nmr38.pdb"), load={}, md=True),
     "ubiquitin": dict(path=str(BUNDLED), load={}, md=True),

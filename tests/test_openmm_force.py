@@ -78,6 +78,17 @@ def test_energy_and_forces_match_the_module(peptide):
     assert np.abs(f[mx.heavy_index]).max() > 1.0
 
 
+@pytest.mark.parametrize("options, message", [
+    (dict(smoothing=0.5), "smoothing must be >= 1"),
+    (dict(hbond_tau=0.0), "hbond_tau must be > 0"),
+    (dict(hbond_tau=float("nan")), "hbond_tau must be > 0"),
+])
+def test_invalid_smooth_settings_fail_at_construction(peptide, options, message):
+    top, pos, _ = peptide
+    with pytest.raises(ValueError, match=message):
+        MadraXForce(top, pos, **options)
+
+
 def test_torch_and_python_backends_agree(peptide):
     top, pos, _ = peptide
     rng = np.random.default_rng(7)

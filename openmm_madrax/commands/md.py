@@ -74,7 +74,6 @@ def run(args) -> int:
     from ..errors import MadraXError
     from ..openmm import MadraXEnergyReporter
 
-
     if args.steps < 0 or args.report_interval <= 0:
         raise MadraXError("--steps must be >= 0 and --report-interval > 0")
     prepared, platform, props = build(args)

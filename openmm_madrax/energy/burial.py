@@ -68,8 +68,8 @@ def polar_occupancy(pos: Tensor, fake_pos: Tensor, slot_parent: Tensor, pair_p: 
     Layout (built with the neighbour list): directed (polar atom p, neighbour q) pairs
     ``pair_p, pair_q``; one entry per (slot of p, q) with ``entry_pair`` / ``entry_slot`` and the
     window constants ``wc`` (12, E) of :func:`window_constants`.  Distance terms are computed once
-    per pair, only the angle theta = angle(p, f, q) at the slot's fake atom f per entry, using
-    f->q = (p->q) + (f->p)... i.e. v = (x_q - x_p) + (x_p - x_f).
+    per pair, only the angle theta = angle(p, f, q) at the slot's fake atom f per entry, with
+    v = x_q - x_f = (x_q - x_p) + (x_p - x_f) built from the pair vector and the slot vector.
 
     Smooth occlusion: 1 - prod over neighbours of (1 - gate), the gates of the cRP windows, so it
     follows the windows themselves (half way on a window limit) instead of switching on a small

@@ -90,7 +90,8 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
 def best_per_group(energy: Tensor, bonded: Tensor, group: Tensor, n_groups: int,
                    smooth: bool, width: float = 1.0, tau: float = 0.02) -> Tuple[Tensor, Tensor]:
     """Step 6: the most negative combination per (pair, LP state, H state); smooth: Boltzmann mean
-    (tau = 0.02 kcal/mol; the spec suggests 0.05, which weakens the H-bond channel by ~1 %).
+    at temperature ``tau * width`` kcal/mol (scoring default 0.02; the spec suggests 0.05, which
+    weakens the H-bond channel by ~1 %).
 
     ``energy`` = gated combination energies.  Also returns ``bonded`` (a per-combination "is an
     H-bond" weight, see :func:`bond_weight`) of the selected combination (smooth: its mean with

@@ -14,7 +14,7 @@ current distances, so the result does not depend on the skin.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -56,6 +56,15 @@ def _polar_window_table() -> np.ndarray:
     return np.array([[float(rows[name][c]) for c in cols] for name in POLAR_WINDOW_ROWS])
 
 
+def check_smooth_settings(smoothing: float, hbond_tau: float) -> None:
+    """ValueError unless ``smoothing`` >= 1 and ``hbond_tau`` > 0 (the smooth-mode settings of
+    :class:`MadraXEnergy`; also checked where they are first given, e.g. ``MadraXForce``)."""
+    if not hbond_tau > 0.0:
+        raise ValueError(f"hbond_tau must be > 0 (kcal/mol), not {hbond_tau}")
+    if not smoothing >= 1.0:
+        raise ValueError(f"smoothing must be >= 1 (a multiplier of the smooth-mode switch widths), not {smoothing}")
+
+
 class MadraXEnergy(nn.Module):
     """Per-residue MadraX energy (kcal/mol) of heavy-atom coordinates (Angstrom).
 
@@ -80,13 +89,10 @@ class MadraXEnergy(nn.Module):
                  dtype: torch.dtype = torch.float64, skin: float = 1.0,
                  torsions: Optional[TorsionChannels] = None, smoothing: float = 1.0, hbond_tau: float = 0.02):
         super().__init__()
-        if not hbond_tau > 0.0:
-            raise ValueError(f"hbond_tau must be > 0 (kcal/mol), not {hbond_tau}")
+        check_smooth_settings(smoothing, hbond_tau)
         #: smooth mode: Boltzmann temperature (kcal/mol) of the H-bond combination and state choices
         #: (spec 7 suggests 0.05; 0.02 keeps scores within 1 % of exact; MD needs more, see MadraXForce)
         self.hbond_tau = float(hbond_tau)
-        if not smoothing >= 1.0:
-            raise ValueError(f"smoothing must be >= 1 (a multiplier of the smooth-mode switch widths), not {smoothing}")
         #: multiplier of the angular/energy switch widths of the H-bond and polar-occupancy terms in
         #: smooth mode (1: the calibrated widths; >1: softer forces for MD, see docs/openmm.md)
         self.width = float(smoothing)

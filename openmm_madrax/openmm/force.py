@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..energy.model import check_smooth_settings
 from ..errors import StructureError
 from ..params import CHANNELS
 from ..scoring import energy_module, residue_frame
@@ -360,8 +361,7 @@ class MadraXForce:
         self.channel_weights = _channel_weights(channel_weights)
         self.torsions = bool(torsions)
         self.skin = float(skin)
-        if not float(smoothing) >= 1.0:
-            raise ValueError(f"smoothing must be >= 1, not {smoothing}")
+        check_smooth_settings(smoothing, hbond_tau)  # at construction: the energy modules are built lazily
         self.smoothing = float(smoothing)
         self.hbond_tau = float(hbond_tau)
         self.name = name
