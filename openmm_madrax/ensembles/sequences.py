@@ -74,7 +74,16 @@ def read_fasta(path) -> List[Tuple[str, str]]:
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise SequenceError(f"{path}: duplicate record id(s) {', '.join(dup)}")
-    return [(rid, clean_sequence("".join(parts), f"{path}: record {rid}")) for rid, parts in records]
+    out, errors = [], []
+    for rid, parts in records:
+        try:
+            out.append((rid, clean_sequence("".join(parts), f"record {rid}")))
+        except SequenceError as exc:
+            errors.append(str(exc))
+    if errors:
+        more = f" (and {len(errors) - 5} more records)" if len(errors) > 5 else ""
+        raise SequenceError(f"{path}: " + "; ".join(errors[:5]) + more)
+    return out
 
 
 def parse_input(text: str) -> Tuple[str, List[Tuple[str, str]]]:
