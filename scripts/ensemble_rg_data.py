@@ -38,13 +38,14 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only", nargs="*")
     p.add_argument("--burial", nargs="*", default=["madrax", "foldx"])
+    p.add_argument("--phipsi", choices=["coil", "full"], default="coil", help="phi/psi densities of the proposal")
     args = p.parse_args()
     torch.set_num_threads(1)
     out = Path(args.outdir)
     out.mkdir(parents=True, exist_ok=True)
     df = pd.read_csv(args.data)
     df = df.assign(N=df.sequence.str.len()).sort_values("N")
-    sampler = default_sampler()
+    sampler = default_sampler(args.phipsi)
     for row in df.itertuples():
         if args.only and row.name not in args.only:
             continue

@@ -126,11 +126,20 @@ class Ensemble:
         top.create_standard_bonds()
         return top
 
-    def to_mdtraj(self):
-        """mdtraj.Trajectory of the conformers (heavy atoms, nm); weights are not part of it."""
+    def resample_index(self, n: Optional[int] = None, seed: int = 0) -> np.ndarray:
+        """Indices of n conformers drawn in proportion to the weights (systematic resampling), so
+        that plain frame averages over them estimate the weighted averages."""
+        n = self.n_conformers if n is None else int(n)
+        return systematic_resample(self.weights, n, np.random.default_rng(seed))
+
+    def to_mdtraj(self, resample: bool = False, seed: int = 0):
+        """mdtraj.Trajectory of the conformers (heavy atoms, nm).  The weights are not part of a
+        trajectory: ``resample=True`` gives n frames drawn in proportion to them (for tools that
+        average frames with equal weight, e.g. ``openmm_madrax.features.compute_features``)."""
         import mdtraj
 
-        return mdtraj.Trajectory(self.coords.astype(np.float32) / 10.0, self.mdtraj_topology())
+        xyz = self.coords[self.resample_index(seed=seed)] if resample else self.coords
+        return mdtraj.Trajectory(xyz.astype(np.float32) / 10.0, self.mdtraj_topology())
 
     def save(self, outdir, name: Optional[str] = None) -> Dict[str, str]:
         """Write OUTDIR/NAME.dcd (trajectory), NAME.pdb (topology = first conformer) and
@@ -217,7 +226,7 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
                    seed: int = 0, structure=None, reweight: bool = True, progress: bool = False,
                    name: Optional[str] = None, energy_scale: float = DEFAULT_ENERGY_SCALE,
                    burial: str = DEFAULT_BURIAL, min_ess: Optional[float] = None, max_rounds: int = 4,
-                   device=None) -> Ensemble:
+                   device=None, phipsi: str = "coil") -> Ensemble:
     """N weighted all-heavy-atom conformers of a sequence.
 
     Conformers are grown residue by residue with torsions drawn from the project's fitted
@@ -228,7 +237,9 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
     rotamer).  When the effective sample size falls below ``min_ess`` (default n / 10), up to
     ``max_rounds`` - 1 more batches of n conformers are drawn and the pool is resampled to n
     conformers (then with equal weights).  ``reweight=False``: equal weights, no MadraX (the
-    fast setting, about 3x faster).  ``structure``: not supported yet (raises).
+    fast setting, about 3x faster).  ``phipsi``: "coil" (default, coil-library phi/psi densities) or
+    "full" (the densities of channel 7, fitted on all residues of folded proteins).
+    ``structure``: not supported yet (raises).
     """
     seq = clean_sequence(sequence, name or "sequence")
     _check_args(n, temperature, ionic_strength, energy_scale)
@@ -238,7 +249,7 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
     dev = _device(device)
     t0 = time.perf_counter()
     resnames = residue_names(seq)
-    sampler = default_sampler()
+    sampler = default_sampler(phipsi)
     builder = ChainBuilder(resnames, device=dev)
     grower = ChainGrower(builder, sampler)
     rng = np.random.default_rng(seed)

@@ -1,9 +1,12 @@
 """Torsion sampling from the project's fitted densities (``params/torsion_densities.npz``, docs/torsions.md).
 
-* phi/psi: the residue type's (or the pooled pre-proline class's) ln p(phi, psi) -- the periodic
-  bicubic spline of :class:`~openmm_madrax.energy.torsion_densities.TorsionDensities` -- tabulated on
-  a 1 degree grid; a cell is drawn by inverse CDF and the angle uniformly inside it (the spline
-  varies by < 1 % within a cell).
+* phi/psi: the residue type's (or the pooled pre-proline class's) ln p(phi, psi), by default from
+  the coil library ``params/coil_phipsi.npz`` (the same fit restricted to residues outside
+  helices and strands, ``scripts/fit_coil_densities.py``), or (``phipsi="full"``) the density of
+  channel 7 -- both periodic bicubic splines in the format of
+  :class:`~openmm_madrax.energy.torsion_densities.TorsionDensities` -- tabulated on
+  a 1 degree grid; a cell is drawn by inverse CDF and the angle uniformly inside it (piecewise
+  constant at 1 degree: ln p changes by a few hundredths within a cell).
 * omega: the class's von Mises mixture (narrow + broad trans, cis).  The uniform background of the
   fit is left out (it would make non-planar peptides); cis is only drawn before a proline, with
   the fitted cis weight of the class (pre-proline class: 5.5 %); elsewhere every peptide is trans
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -25,11 +29,13 @@ import numpy as np
 from .. import params
 
 GRID = 360  # phi/psi table resolution (cells per 2 pi)
+COIL_PATH = Path(__file__).resolve().parents[1] / "params" / "coil_phipsi.npz"
+PHIPSI = ("coil", "full")
 GLY = params.RESIDUE_INDEX["GLY"]
 PRO = params.RESIDUE_INDEX["PRO"]
-#: ILE chi2 (unscored by the densities): staggered values (deg) and their frequencies, measured on
-#: the torsion-fit corpus (docs/ensembles.md, ``python -m openmm_madrax.ensembles.measure ile-chi2``)
-ILE_CHI2 = ((170.0, 0.81), (-60.0, 0.14), (65.0, 0.05))
+#: ILE chi2 (unscored by the densities): staggered values (deg) and their cluster-weighted
+#: frequencies on the torsion-fit corpus (2125 residues; ``python scripts/ensemble_corpus_stats.py``)
+ILE_CHI2 = ((170.0, 0.784), (-60.0, 0.163), (65.0, 0.055))
 MAX_CHI = 5
 
 
@@ -51,9 +57,12 @@ def backbone_classes(restype: np.ndarray, pre_pro_class: int) -> np.ndarray:
 class TorsionSampler:
     """Draws (phi, psi, omega, chi) for a sequence from the fitted densities."""
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, phipsi: str = "coil"):
         from ..energy.torsion_densities import read_npz
 
+        if phipsi not in PHIPSI:
+            raise ValueError(f"phipsi must be one of {PHIPSI}, not {phipsi!r}")
+        self.phipsi = phipsi
         arrays, meta = read_npz(path)
         self.arrays = arrays
         self.pre_pro_class = int(arrays["pre_pro_class"])
@@ -67,14 +76,14 @@ class TorsionSampler:
     def bb_cdf(self) -> np.ndarray:
         """(classes, GRID*GRID) cumulative probabilities of the phi/psi cells (phi-major)."""
         if self._bb is None:
-            self._bb = _bb_tables(self.n_classes)
+            self._bb = _bb_tables(self.n_classes, self.phipsi)
         return self._bb[1]
 
     @property
     def bb_logp(self) -> np.ndarray:
         """(classes, GRID, GRID) ln p(phi, psi) at the cell centres (rad^-2)."""
         if self._bb is None:
-            self._bb = _bb_tables(self.n_classes)
+            self._bb = _bb_tables(self.n_classes, self.phipsi)
         return self._bb[0]
 
     def sample_phi_psi(self, rng: np.random.Generator, cls: np.ndarray, n: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -180,16 +189,20 @@ class TorsionSampler:
         return out
 
 
-@lru_cache(maxsize=2)
-def _bb_tables(n_classes: int) -> Tuple[np.ndarray, np.ndarray]:
+@lru_cache(maxsize=4)
+def _bb_tables(n_classes: int, phipsi: str = "coil") -> Tuple[np.ndarray, np.ndarray]:
     """ln p(phi, psi) at the GRID x GRID cell centres of every class, and the cell CDFs.
 
     The periodic bicubic B-spline of ``TorsionDensities.log_bb`` is separable: with W (GRID x G)
     the spline weights of the cell centres, ln p = W C W^T for the coefficient grid C (G x G)."""
-    from ..energy.torsion_densities import read_npz
+    if phipsi == "coil":
+        with np.load(COIL_PATH, allow_pickle=False) as z:
+            coef = np.asarray(z["bb_coef"], np.float64)
+    else:
+        from ..energy.torsion_densities import read_npz
 
-    arrays, _ = read_npz()
-    coef = np.asarray(arrays["bb_coef"], np.float64)
+        arrays, _ = read_npz()
+        coef = np.asarray(arrays["bb_coef"], np.float64)
     G = coef.shape[1]
     centres = -math.pi + (np.arange(GRID) + 0.5) * 2.0 * math.pi / GRID
     u = (centres + math.pi) / (2.0 * math.pi / G)
@@ -207,6 +220,6 @@ def _bb_tables(n_classes: int) -> Tuple[np.ndarray, np.ndarray]:
     return logp, cdf
 
 
-@lru_cache(maxsize=1)
-def default_sampler() -> TorsionSampler:
-    return TorsionSampler()
+@lru_cache(maxsize=2)
+def default_sampler(phipsi: str = "coil") -> TorsionSampler:
+    return TorsionSampler(phipsi=phipsi)
