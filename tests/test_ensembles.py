@@ -159,15 +159,28 @@ def test_phi_psi_histograms_reproduce_fitted_densities():
         h /= h.sum()
         tv = 0.5 * np.abs(h - p).sum()
         assert tv < 0.06, (seq[k], tv)
-    # the sampler's table is the density module's ln p (spline) at the cell centres
-    from openmm_madrax.energy.torsion_densities import load_densities
+    # the sampler's tables are the density modules' ln p (spline) at the cell centres: the coil
+    # library (default) and the full densities of channel 7
+    from openmm_madrax.energy.torsion_densities import TorsionDensities, load_densities, read_npz
+    from openmm_madrax.ensembles.sampling import COIL_PATH
 
-    d = load_densities()
+    arrays = dict(read_npz()[0])
+    with np.load(COIL_PATH) as z:
+        arrays["bb_coef"] = z["bb_coef"]
+    modules = {"coil": TorsionDensities(arrays), "full": load_densities()}
     centres = -math.pi + (np.arange(0, GRID, 37) + 0.5) * 2 * math.pi / GRID
     P, Q = np.meshgrid(centres, centres, indexing="ij")
-    for c in (0, 6, 11, s.pre_pro_class):
-        ref = d.log_bb(torch.full((P.size,), c), torch.as_tensor(P.ravel()), torch.as_tensor(Q.ravel())).numpy()
-        np.testing.assert_allclose(lp[c][np.ix_(np.arange(0, GRID, 37), np.arange(0, GRID, 37))].ravel(), ref, atol=1e-5)
+    sub = np.ix_(np.arange(0, GRID, 37), np.arange(0, GRID, 37))
+    for kind, d in modules.items():
+        lp = TorsionSampler(phipsi=kind).bb_logp
+        for c in (0, 6, 11, s.pre_pro_class):
+            ref = d.log_bb(torch.full((P.size,), c), torch.as_tensor(P.ravel()), torch.as_tensor(Q.ravel())).numpy()
+            np.testing.assert_allclose(lp[c][sub].ravel(), ref, atol=1e-5)
+    # and both are normalised densities (rad^-2)
+    for kind in ("coil", "full"):
+        lp = TorsionSampler(phipsi=kind).bb_logp
+        mass = np.exp(lp).sum((1, 2)) * (2 * math.pi / GRID) ** 2
+        np.testing.assert_allclose(mass, 1.0, atol=2e-3)
 
 
 def test_growth_is_self_avoiding():

@@ -226,7 +226,7 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
                    seed: int = 0, structure=None, reweight: bool = True, progress: bool = False,
                    name: Optional[str] = None, energy_scale: float = DEFAULT_ENERGY_SCALE,
                    burial: str = DEFAULT_BURIAL, min_ess: Optional[float] = None, max_rounds: int = 4,
-                   device=None, phipsi: str = "coil") -> Ensemble:
+                   device=None, phipsi: str = "coil", fixed=None, chain: Optional[str] = None) -> Ensemble:
     """N weighted all-heavy-atom conformers of a sequence.
 
     Conformers are grown residue by residue with torsions drawn from the project's fitted
@@ -239,19 +239,53 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
     conformers (then with equal weights).  ``reweight=False``: equal weights, no MadraX (the
     fast setting, about 3x faster).  ``phipsi``: "coil" (default, coil-library phi/psi densities) or
     "full" (the densities of channel 7, fitted on all residues of folded proteins).
-    ``structure``: not supported yet (raises).
+
+    ``structure`` (a PDB/mmCIF path or a prepared :class:`~openmm_madrax.Structure`, one chain or
+    ``chain=``): its folded parts stay fixed as rigid bodies and the rest is grown; ``fixed`` says
+    which residues (1-based ranges "1-95,180-200", (first, last) pairs or a mask; default for
+    predicted models: pLDDT >= 70); runs shorter than 10 residues are grown.  ``sequence`` may then
+    be empty (taken from the structure) or must equal the chain's sequence.
     """
-    seq = clean_sequence(sequence, name or "sequence")
     _check_args(n, temperature, ionic_strength, energy_scale)
+    fixed_parts = None
+    finfo = {}
     if structure is not None:
-        raise NotImplementedError("build_ensemble(structure=...) (fixed folded parts) is not implemented yet")
+        from .fixed import chain_of, fixed_parts as make_fixed
+
+        path = str(structure) if isinstance(structure, (str, os.PathLike)) else None
+        if path is not None:
+            import warnings
+
+            from .. import load
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                st_in = load(path, altloc="first", quiet=True)
+        else:
+            st_in = structure
+        st_chain = chain_of(st_in, chain)
+        seq_struct = st_chain.sequence()
+        if sequence is None or not str(sequence).strip():
+            seq = seq_struct
+        else:
+            seq = clean_sequence(sequence, name or "sequence")
+            if seq != seq_struct:
+                k = next((i for i, (x, y) in enumerate(zip(seq, seq_struct)) if x != y), min(len(seq), len(seq_struct)))
+                raise SequenceError(f"{name or 'sequence'}: the sequence ({len(seq)} residues) differs from chain "
+                                    f"{st_chain.chain_ids[0]!r} of {st_in.name} ({len(seq_struct)} residues) first at "
+                                    f"position {k + 1}; give the chain's own sequence or none")
+        name = name or st_in.name
+    else:
+        seq = clean_sequence(sequence, name or "sequence")
     name = name or "sequence"
     dev = _device(device)
     t0 = time.perf_counter()
     resnames = residue_names(seq)
     sampler = default_sampler(phipsi)
     builder = ChainBuilder(resnames, device=dev)
-    grower = ChainGrower(builder, sampler)
+    if structure is not None:
+        fixed_parts, finfo = make_fixed(st_chain, builder.top, fixed, path)
+    grower = ChainGrower(builder, sampler, fixed=fixed_parts)
     rng = np.random.default_rng(seed)
     stats = GrowthStats()
 
@@ -263,7 +297,7 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
     t_grow = time.perf_counter() - t0
     st = sequence_structure(resnames, builder.top.atom_names, builder.top.atom_residue, X[0], name=name)
     info = {"seed": seed, "energy_scale": float(energy_scale), "burial": burial, "rounds": 1,
-            "device": str(dev), "growth_redraws": 0, "growth_clones": 0}
+            "device": str(dev), "growth_redraws": 0, "growth_clones": 0, "phipsi": phipsi, **finfo}
     energies = None
     weights = np.full(n, 1.0 / n)
     t_energy = 0.0

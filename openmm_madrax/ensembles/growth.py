@@ -56,8 +56,10 @@ class ChainGrower:
     """Draws torsions for a sequence and grows self-avoiding conformers."""
 
     def __init__(self, builder: ChainBuilder, sampler: TorsionSampler, allow_cis: bool = True,
-                 contact_polar: float = CONTACT_POLAR, contact_other: float = CONTACT_OTHER):
+                 contact_polar: float = CONTACT_POLAR, contact_other: float = CONTACT_OTHER,
+                 fixed: Optional["FixedParts"] = None):
         self.b = builder
+        self.fixed = fixed
         self.s = sampler
         top = builder.top
         self.restype = restype_index(top.resnames)
@@ -77,6 +79,27 @@ class ChainGrower:
         self.res_polar = polar[torch.where(self.valid, self.res_atoms, torch.full_like(self.res_atoms, top.n_atoms))]
         self.cp = float(contact_polar)
         self.co = float(contact_other)
+        L = len(top.resnames)
+        dom = np.full(L, -1, np.int64)
+        self.domain_of_start = {}
+        if fixed is not None:
+            for k, (a, b) in enumerate(fixed.domains):
+                dom[a:b + 1] = k
+                self.domain_of_start[a] = (k, a, b)
+        self.res_domain = torch.as_tensor(dom, device=dev)
+        self.domain_np = dom
+        # growth steps: one flexible residue, or a whole kept domain
+        steps = []
+        i = 0
+        while i < L:
+            if i in self.domain_of_start:
+                b_ = self.domain_of_start[i][2]
+                steps.append((i, b_ + 1))
+                i = b_ + 1
+            else:
+                steps.append((i, i + 1))
+                i += 1
+        self.steps = steps
 
     # ------------------------------------------------------------------------------------------
     def draw(self, rng: np.random.Generator, n: int, start: int = 0, stop: Optional[int] = None) -> Torsions:
@@ -101,7 +124,7 @@ class ChainGrower:
     def centroids(self, X: Tensor, rows: Tensor, start: int, stop: int):
         ra = self.res_atoms[start:stop]
         va = self.valid[start:stop]
-        xyz = X[rows][:, ra.clamp(min=0)]  # (m, k, A, 3)
+        xyz = X[rows.view(-1, 1, 1), ra.clamp(min=0).unsqueeze(0)]  # (m, k, A, 3)
         w = va.to(X.dtype).unsqueeze(0).unsqueeze(-1)
         cen = (xyz * w).sum(2) / w.sum(2)
         rad = (torch.linalg.norm(xyz - cen.unsqueeze(2), dim=-1) * va.to(X.dtype)).amax(-1)
@@ -123,6 +146,10 @@ class ChainGrower:
         ri = torch.arange(start, stop, device=dev).view(1, -1, 1)
         rj = torch.arange(0, stop, device=dev).view(1, 1, -1)
         near = near & ((ri - rj).abs() >= 2)
+        if self.fixed is not None:  # contacts inside a kept domain are its own, not tested
+            di = self.res_domain[start:stop].view(1, -1, 1)
+            dj = self.res_domain[:stop].view(1, 1, -1)
+            near = near & ~((di == dj) & (di >= 0))
         # pairs inside the window are seen twice; keep i > j there
         near = near & ~((rj >= start) & (rj >= ri))
         b, i, j = torch.nonzero(near, as_tuple=True)
@@ -154,24 +181,64 @@ class ChainGrower:
         return out, hard
 
     # ------------------------------------------------------------------------------------------
+    # ------------------------------------------------------------------------------------------
+    def _place(self, X: Tensor, rows: Tensor, start: int, stop: int, phi, psi, omega, chi) -> None:
+        """Build residues start..stop-1 (flexible runs by NeRF, kept domains as rigid bodies)."""
+        b = self.b
+        i = start
+        while i < stop:
+            if i in self.domain_of_start:
+                _, a, e = self.domain_of_start[i]
+                self.fixed.place(b, X, rows, a, e, phi, psi, omega)
+                i = e + 1
+                continue
+            j = i
+            while j < stop and j not in self.domain_of_start:
+                j += 1
+            if i == 0:
+                b.first_residue(X, rows)
+                b.oxygens(X, rows, 0, 1, psi)
+                b.side_chains(X, rows, 0, 1, chi)
+                if j > 1:
+                    b.backbone(X, rows, 1, j, phi, psi, omega)
+                    b.side_chains(X, rows, 1, j, chi)
+            else:
+                b.backbone(X, rows, i, j, phi, psi, omega)
+                b.side_chains(X, rows, i, j, chi)
+            i = j
+
+    def _window_start(self, w: int, s: int) -> int:
+        """Move a re-draw window start out of kept domains (to the domain start, or past an
+        N-terminal domain, which never moves)."""
+        w = max(1, w)
+        dom = self.domain_np
+        while w < s and dom[w] >= 0 and (w == 0 or dom[w - 1] == dom[w]):
+            a = int(np.nonzero(dom == dom[w])[0][0])
+            if a == 0:
+                return int(np.nonzero(dom == dom[w])[0][-1]) + 1
+            w = a
+        return min(w, s)
+
     def grow(self, rng: np.random.Generator, n: int, candidates: int = 8, tries_per_window: int = 2,
              window_step: int = 2, max_tries: int = 8, stats: Optional[GrowthStats] = None,
              progress: bool = False):
         """n self-avoiding conformers: (coordinates (n, N, 3) tensor, Torsions).
 
-        The chain grows one residue at a time for all conformers.  A conformer whose new residue
-        makes a contact tries ``candidates`` re-draws at once: when only the new side chain
-        (beyond CB) is involved, half of them re-draw its chis and half the backbone window;
-        otherwise all re-draw the torsions of a window ending at the new residue (first the
-        residue and its predecessor, whose psi places it; ``window_step`` residues more every
-        ``tries_per_window`` rounds).  The first candidate without contact is kept.  A conformer
-        still stuck after ``max_tries`` rounds continues as a copy of one that got past the
-        residue (``GrowthStats.clones``)."""
+        The chain grows one residue (or one kept domain) at a time for all conformers.  A
+        conformer whose new residue makes a contact tries ``candidates`` re-draws at once: when
+        only the new side chain (beyond CB) is involved, half of them re-draw its chis and half the
+        backbone window; otherwise all re-draw the torsions of a window ending at the new residue
+        (first the residue and its predecessor, whose psi places it; ``window_step`` residues more
+        every ``tries_per_window`` rounds).  The first candidate without contact is kept.  A
+        conformer still stuck after ``max_tries`` rounds continues as a copy of one that got past
+        the residue (``GrowthStats.clones``)."""
         b = self.b
         L = b.n_residues
         dev = b.device
         K = max(1, int(candidates))
         tor = self.draw(rng, n)
+        if self.fixed is not None:
+            self.fixed.restore(tor, slice(None), 0, L)
         phi, psi, omega, chi = self._tensors(tor)
         f = lambda x: torch.as_tensor(x, dtype=b.dtype, device=dev)  # noqa: E731
         X = b.empty(n)
@@ -179,22 +246,20 @@ class ChainGrower:
         cen = torch.zeros((n, L, 3), dtype=b.dtype, device=dev)
         rad = torch.zeros((n, L), dtype=b.dtype, device=dev)
         stats = stats if stats is not None else GrowthStats()
-        b.first_residue(X, rows)
-        b.oxygens(X, rows, 0, 1, psi)
-        b.side_chains(X, rows, 0, 1, chi)
-        cen[:, 0:1], rad[:, 0:1] = self.centroids(X, rows, 0, 1)
-        steps = range(1, L)
+        s0, e0 = self.steps[0]
+        self._place(X, rows, 0, e0, phi, psi, omega, chi)
+        cen[:, 0:e0], rad[:, 0:e0] = self.centroids(X, rows, 0, e0)
+        steps = self.steps[1:]
         if progress:
             from tqdm.auto import tqdm
 
-            steps = tqdm(steps, desc=f"growing {n} chains", unit="res", leave=False)
-        for s in steps:
-            b.backbone(X, rows, s, s + 1, phi, psi, omega)
-            b.side_chains(X, rows, s, s + 1, chi)
-            cen[:, s:s + 1], rad[:, s:s + 1] = self.centroids(X, rows, s, s + 1)
-            bad, hard = self.clashes(X, rows, s, s + 1, cen, rad)
+            steps = tqdm(steps, desc=f"growing {n} chains", unit="step", leave=False)
+        for s, e in steps:
+            self._place(X, rows, s, e, phi, psi, omega, chi)
+            cen[:, s:e], rad[:, s:e] = self.centroids(X, rows, s, e)
+            bad, hard = self.clashes(X, rows, s, e, cen, rad)
             pending = rows[bad]
-            soft = (~hard[bad]).cpu().numpy()
+            soft = (~hard[bad]).cpu().numpy() & (e == s + 1)
             attempt = 1
             while pending.numel():
                 stats.redraws += int(pending.numel())
@@ -213,29 +278,30 @@ class ChainGrower:
                     break
                 m = int(pending.numel())
                 back = 1 + window_step * ((attempt - 1) // tries_per_window)
-                win = max(1, s - back)
+                win = self._window_start(s - back, s)
                 if back > 1:
                     stats.window_growths += m
                 rep = pending.repeat_interleave(K)
                 Xc, cc, rc = X[rep], cen[rep], rad[rep]
                 pc, qc, oc, hc = phi[rep].clone(), psi[rep].clone(), omega[rep].clone(), chi[rep].clone()
-                t = self.draw(rng, m * K, win, s + 1)
+                t = self.draw(rng, m * K, win, e)
+                if self.fixed is not None:
+                    self.fixed.restore(t, slice(None), win, e)
                 full = np.ones(m * K, bool)
                 if attempt == 1:  # soft contacts: half of the candidates only re-draw the new chis
                     full = ~(np.repeat(soft, K) & (np.arange(m * K) % K < K // 2))
                 sel = torch.as_tensor(np.nonzero(full)[0], device=dev)
-                pc[sel, win:s + 1] = f(t.phi[full])
-                qc[sel, win:s + 1] = f(t.psi[full])
-                oc[sel, win:s + 1] = f(t.omega[full])
-                hc[sel, win:s + 1] = f(t.chi[full])
+                pc[sel, win:e] = f(t.phi[full])
+                qc[sel, win:e] = f(t.psi[full])
+                oc[sel, win:e] = f(t.omega[full])
+                hc[sel, win:e] = f(t.chi[full])
                 if (~full).any():
                     sel_sc = torch.as_tensor(np.nonzero(~full)[0], device=dev)
                     hc[sel_sc, s:s + 1] = f(t.chi[~full][:, -1:])
                 crow = torch.arange(m * K, device=dev)
-                b.backbone(Xc, crow, win, s + 1, pc, qc, oc)
-                b.side_chains(Xc, crow, win, s + 1, hc)
-                cc[:, win:s + 1], rc[:, win:s + 1] = self.centroids(Xc, crow, win, s + 1)
-                bad_c, _ = self.clashes(Xc, crow, win, s + 1, cc, rc)
+                self._place(Xc, crow, win, e, pc, qc, oc, hc)
+                cc[:, win:e], rc[:, win:e] = self.centroids(Xc, crow, win, e)
+                bad_c, _ = self.clashes(Xc, crow, win, e, cc, rc)
                 ok = (~bad_c).view(m, K)
                 success = ok.any(1)
                 first = torch.argmax(ok.to(torch.int8), dim=1)
@@ -252,3 +318,68 @@ class ChainGrower:
             stats.per_block_attempts.append(attempt)
         out = Torsions(phi.cpu().numpy(), psi.cpu().numpy(), omega.cpu().numpy(), chi.cpu().numpy())
         return X, out
+
+
+class FixedParts:
+    """Kept (folded) domains of a chain: residue ranges placed as rigid bodies from a structure.
+
+    ``ref`` (N, 3): reference coordinates in the builder's atom order (only the atoms of kept
+    residues are used); ``domains``: inclusive 0-based residue ranges; ``phi``/``psi``/``chi``
+    (L,), (L,), (L, 5): the structure's torsions (radians), restored in every draw for kept
+    residues.  A domain at the N terminus keeps its structure frame (centred); any other domain
+    is attached to the grown chain by its first residue's N-CA-C frame (the peptide bond to it is
+    ideal, its own phi the structure's; the linker's psi and omega before it are drawn)."""
+
+    def __init__(self, ref: np.ndarray, domains, phi: np.ndarray, psi: np.ndarray, chi: np.ndarray, top):
+        self.ref = np.asarray(ref, np.float64)
+        self.domains = [(int(a), int(b)) for a, b in domains]
+        self.phi = np.asarray(phi, np.float64)
+        self.psi = np.asarray(psi, np.float64)
+        self.chi = np.asarray(chi, np.float64)
+        self.top = top
+        self.mask = np.zeros(len(top.resnames), bool)
+        for a, b in self.domains:
+            self.mask[a:b + 1] = True
+        self._atoms = {}
+        for a, b in self.domains:
+            self._atoms[a] = np.arange(top.res_start[a], top.res_start[b + 1])
+
+    def restore(self, t: Torsions, rows, start: int, stop: int) -> None:
+        """Overwrite the drawn torsions of kept residues in columns start..stop-1 of ``t`` (whose
+        arrays cover exactly that range, or the whole chain when start == 0 and stop == L)."""
+        m = self.mask[start:stop]
+        if not m.any():
+            return
+        cols = np.nonzero(m)[0]
+        t.phi[:, cols] = self.phi[start:stop][cols]
+        t.psi[:, cols] = self.psi[start:stop][cols]
+        t.chi[:, cols] = self.chi[start:stop][cols]
+
+    def place(self, b: ChainBuilder, X: Tensor, rows: Tensor, a: int, e: int, phi, psi, omega) -> None:
+        from .builder import place
+
+        top = self.top
+        idx = torch.as_tensor(self._atoms[a], device=X.device)
+        ref = torch.as_tensor(self.ref, dtype=X.dtype, device=X.device)
+        dom = ref[idx]
+        if a == 0:
+            X[rows.unsqueeze(1), idx.unsqueeze(0)] = (dom - dom.mean(0)).unsqueeze(0).expand(rows.shape[0], -1, -1)
+            return
+        pN, pA, pC = (X[rows, int(top.idx_N[a - 1])], X[rows, int(top.idx_CA[a - 1])], X[rows, int(top.idx_C[a - 1])])
+        n_a = place(pN, pA, pC, b.b_cn[a], b.a_cacn[a], psi[:, a - 1])
+        ca_a = place(pA, pC, n_a, b.b_nca[a], b.a_cnca[a], omega[:, a - 1])
+        c_a = place(pC, n_a, ca_a, b.b_cac[a], b.a_ncac[a], phi[:, a])
+
+        def frame(n_, ca_, c_):
+            e1 = ca_ - n_
+            e1 = e1 / torch.linalg.norm(e1, dim=-1, keepdim=True)
+            v = c_ - ca_
+            e2 = v - (v * e1).sum(-1, keepdim=True) * e1
+            e2 = e2 / torch.linalg.norm(e2, dim=-1, keepdim=True)
+            return torch.stack([e1, e2, torch.cross(e1, e2, dim=-1)], -1)  # columns e1 e2 e3
+
+        Fb = frame(n_a, ca_a, c_a)  # (m, 3, 3)
+        rN, rA, rC = (ref[int(top.idx_N[a])], ref[int(top.idx_CA[a])], ref[int(top.idx_C[a])])
+        Fr = frame(rN, rA, rC)  # (3, 3)
+        local = (dom - rN) @ Fr  # (k, 3)
+        X[rows.unsqueeze(1), idx.unsqueeze(0)] = n_a.unsqueeze(1) + torch.einsum("kj,mij->mki", local, Fb)
