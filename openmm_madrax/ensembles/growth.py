@@ -221,7 +221,7 @@ class ChainGrower:
 
     def grow(self, rng: np.random.Generator, n: int, candidates: int = 8, tries_per_window: int = 2,
              window_step: int = 2, max_tries: int = 8, stats: Optional[GrowthStats] = None,
-             progress: bool = False):
+             progress: bool = False, block: int = 4, block_rows: int = 32):
         """n self-avoiding conformers: (coordinates (n, N, 3) tensor, Torsions).
 
         The chain grows one residue (or one kept domain) at a time for all conformers.  A
@@ -231,93 +231,160 @@ class ChainGrower:
         (first the residue and its predecessor, whose psi places it; ``window_step`` residues more
         every ``tries_per_window`` rounds).  The first candidate without contact is kept.  A
         conformer still stuck after ``max_tries`` rounds continues as a copy of one that got past
-        the residue (``GrowthStats.clones``)."""
+        the residue (``GrowthStats.clones``).
+
+        Few conformers (n < ``block_rows`` / 2): ``block`` residues are first tried at once with
+        block_rows // n candidates per conformer (the first candidate without contact in the whole
+        block is kept); conformers without one fall back to the residue-by-residue growth.  This
+        only saves Python overhead (long chains, a few conformers)."""
         b = self.b
         L = b.n_residues
         dev = b.device
-        K = max(1, int(candidates))
         tor = self.draw(rng, n)
         if self.fixed is not None:
             self.fixed.restore(tor, slice(None), 0, L)
         phi, psi, omega, chi = self._tensors(tor)
-        f = lambda x: torch.as_tensor(x, dtype=b.dtype, device=dev)  # noqa: E731
         X = b.empty(n)
         rows = torch.arange(n, device=dev)
         cen = torch.zeros((n, L, 3), dtype=b.dtype, device=dev)
         rad = torch.zeros((n, L), dtype=b.dtype, device=dev)
         stats = stats if stats is not None else GrowthStats()
+        state = (X, cen, rad, phi, psi, omega, chi)
         s0, e0 = self.steps[0]
         self._place(X, rows, 0, e0, phi, psi, omega, chi)
         cen[:, 0:e0], rad[:, 0:e0] = self.centroids(X, rows, 0, e0)
         steps = self.steps[1:]
+        kb = min(8, block_rows // n) if (block > 1 and n * 2 <= block_rows) else 0
+        bar = None
         if progress:
             from tqdm.auto import tqdm
 
-            steps = tqdm(steps, desc=f"growing {n} chains", unit="step", leave=False)
-        for s, e in steps:
-            self._place(X, rows, s, e, phi, psi, omega, chi)
-            cen[:, s:e], rad[:, s:e] = self.centroids(X, rows, s, e)
-            bad, hard = self.clashes(X, rows, s, e, cen, rad)
-            pending = rows[bad]
-            soft = (~hard[bad]).cpu().numpy() & (e == s + 1)
-            attempt = 1
-            while pending.numel():
-                stats.redraws += int(pending.numel())
-                if attempt > max_tries:
-                    done = rows[~torch.isin(rows, pending)]
-                    if done.numel() == 0:
-                        stats.unresolved += int(pending.numel())
-                        break
-                    # prune and enrich: a conformer stuck at this residue continues as a copy of
-                    # one that got past it (the copies diverge from the next residue on)
-                    donor = done[torch.as_tensor(rng.integers(0, done.numel(), pending.numel()), device=dev)]
-                    X[pending], cen[pending], rad[pending] = X[donor], cen[donor], rad[donor]
-                    phi[pending], psi[pending], omega[pending], chi[pending] = \
-                        phi[donor], psi[donor], omega[donor], chi[donor]
-                    stats.clones += int(pending.numel())
-                    break
-                m = int(pending.numel())
-                back = 1 + window_step * ((attempt - 1) // tries_per_window)
-                win = self._window_start(s - back, s)
-                if back > 1:
-                    stats.window_growths += m
-                rep = pending.repeat_interleave(K)
-                Xc, cc, rc = X[rep], cen[rep], rad[rep]
-                pc, qc, oc, hc = phi[rep].clone(), psi[rep].clone(), omega[rep].clone(), chi[rep].clone()
-                t = self.draw(rng, m * K, win, e)
-                if self.fixed is not None:
-                    self.fixed.restore(t, slice(None), win, e)
-                full = np.ones(m * K, bool)
-                if attempt == 1:  # soft contacts: half of the candidates only re-draw the new chis
-                    full = ~(np.repeat(soft, K) & (np.arange(m * K) % K < K // 2))
-                sel = torch.as_tensor(np.nonzero(full)[0], device=dev)
-                pc[sel, win:e] = f(t.phi[full])
-                qc[sel, win:e] = f(t.psi[full])
-                oc[sel, win:e] = f(t.omega[full])
-                hc[sel, win:e] = f(t.chi[full])
-                if (~full).any():
-                    sel_sc = torch.as_tensor(np.nonzero(~full)[0], device=dev)
-                    hc[sel_sc, s:s + 1] = f(t.chi[~full][:, -1:])
-                crow = torch.arange(m * K, device=dev)
-                self._place(Xc, crow, win, e, pc, qc, oc, hc)
-                cc[:, win:e], rc[:, win:e] = self.centroids(Xc, crow, win, e)
-                bad_c, _ = self.clashes(Xc, crow, win, e, cc, rc)
-                ok = (~bad_c).view(m, K)
-                success = ok.any(1)
-                first = torch.argmax(ok.to(torch.int8), dim=1)
-                pick = torch.arange(m, device=dev) * K + first
-                src = pick[success]
-                dst = pending[success]
-                if dst.numel():
-                    X[dst], cen[dst], rad[dst] = Xc[src], cc[src], rc[src]
-                    phi[dst], psi[dst], omega[dst], chi[dst] = pc[src], qc[src], oc[src], hc[src]
-                pending = pending[~success]
-                soft = soft[(~success).cpu().numpy()]
-                attempt += 1
+            bar = tqdm(total=len(steps), desc=f"growing {n} chains", unit="res", leave=False)
+        i = 0
+        while i < len(steps):
+            k = 0
+            if kb:
+                while k < block and i + k < len(steps) and steps[i + k][1] == steps[i + k][0] + 1:
+                    k += 1
+            if k >= 2:
+                failed = self._try_block(state, rows, steps[i][0], steps[i + k - 1][1], kb, rng)
+                for s, e in steps[i:i + k]:
+                    if failed.numel():
+                        self._grow_step(state, failed, s, e, rng, candidates, tries_per_window, window_step,
+                                        max_tries, stats, donors=rows)
+                    stats.blocks += 1
+                i += k
+                if bar is not None:
+                    bar.update(k)
+                continue
+            s, e = steps[i]
+            self._grow_step(state, rows, s, e, rng, candidates, tries_per_window, window_step, max_tries, stats,
+                            donors=rows)
             stats.blocks += 1
-            stats.per_block_attempts.append(attempt)
+            i += 1
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         out = Torsions(phi.cpu().numpy(), psi.cpu().numpy(), omega.cpu().numpy(), chi.cpu().numpy())
         return X, out
+
+    def _try_block(self, state, rows: Tensor, s: int, e: int, kb: int, rng) -> Tensor:
+        """Residues s..e-1 at once with kb candidates per conformer; returns the rows that found
+        no candidate without contact (their residues s..e-1 are left to the per-residue growth)."""
+        X, cen, rad, phi, psi, omega, chi = state
+        b = self.b
+        dev = b.device
+        f = lambda x: torch.as_tensor(x, dtype=b.dtype, device=dev)  # noqa: E731
+        m = int(rows.numel())
+        rep = rows.repeat_interleave(kb)
+        Xc, cc, rc = X[rep], cen[rep], rad[rep]
+        pc, qc, oc, hc = phi[rep].clone(), psi[rep].clone(), omega[rep].clone(), chi[rep].clone()
+        t = self.draw(rng, m * kb, s, e)
+        if self.fixed is not None:
+            self.fixed.restore(t, slice(None), s, e)
+        pc[:, s:e], qc[:, s:e], oc[:, s:e], hc[:, s:e] = f(t.phi), f(t.psi), f(t.omega), f(t.chi)
+        crow = torch.arange(m * kb, device=dev)
+        self._place(Xc, crow, s, e, pc, qc, oc, hc)
+        cc[:, s:e], rc[:, s:e] = self.centroids(Xc, crow, s, e)
+        bad_c, _ = self.clashes(Xc, crow, s, e, cc, rc)
+        ok = (~bad_c).view(m, kb)
+        success = ok.any(1)
+        pick = torch.arange(m, device=dev) * kb + torch.argmax(ok.to(torch.int8), dim=1)
+        src, dst = pick[success], rows[success]
+        if dst.numel():
+            X[dst], cen[dst], rad[dst] = Xc[src], cc[src], rc[src]
+            phi[dst], psi[dst], omega[dst], chi[dst] = pc[src], qc[src], oc[src], hc[src]
+        return rows[~success]
+
+    def _grow_step(self, state, active: Tensor, s: int, e: int, rng, candidates: int, tries_per_window: int,
+                   window_step: int, max_tries: int, stats: GrowthStats, donors: Tensor) -> None:
+        """Add residues s..e-1 (one flexible residue or one kept domain) to the ``active`` rows."""
+        X, cen, rad, phi, psi, omega, chi = state
+        b = self.b
+        dev = b.device
+        K = max(1, int(candidates))
+        f = lambda x: torch.as_tensor(x, dtype=b.dtype, device=dev)  # noqa: E731
+        self._place(X, active, s, e, phi[active], psi[active], omega[active], chi[active])
+        cen[active, s:e], rad[active, s:e] = self.centroids(X, active, s, e)
+        bad, hard = self.clashes(X, active, s, e, cen, rad)
+        pending = active[bad]
+        soft = (~hard[bad]).cpu().numpy() & (e == s + 1)
+        attempt = 1
+        while pending.numel():
+            stats.redraws += int(pending.numel())
+            if attempt > max_tries:
+                done = donors[~torch.isin(donors, pending)]
+                if done.numel() == 0:
+                    stats.unresolved += int(pending.numel())
+                    break
+                # prune and enrich: a conformer stuck at this residue continues as a copy of
+                # one that got past it (the copies diverge from the next residue on)
+                donor = done[torch.as_tensor(rng.integers(0, done.numel(), pending.numel()), device=dev)]
+                X[pending], cen[pending], rad[pending] = X[donor], cen[donor], rad[donor]
+                phi[pending], psi[pending], omega[pending], chi[pending] = \
+                    phi[donor], psi[donor], omega[donor], chi[donor]
+                stats.clones += int(pending.numel())
+                break
+            m = int(pending.numel())
+            back = 1 + window_step * ((attempt - 1) // tries_per_window)
+            win = self._window_start(s - back, s)
+            if back > 1:
+                stats.window_growths += m
+            rep = pending.repeat_interleave(K)
+            Xc, cc, rc = X[rep], cen[rep], rad[rep]
+            pc, qc, oc, hc = phi[rep].clone(), psi[rep].clone(), omega[rep].clone(), chi[rep].clone()
+            t = self.draw(rng, m * K, win, e)
+            if self.fixed is not None:
+                self.fixed.restore(t, slice(None), win, e)
+            full = np.ones(m * K, bool)
+            if attempt == 1:  # soft contacts: half of the candidates only re-draw the new chis
+                full = ~(np.repeat(soft, K) & (np.arange(m * K) % K < K // 2))
+            sel = torch.as_tensor(np.nonzero(full)[0], device=dev)
+            pc[sel, win:e] = f(t.phi[full])
+            qc[sel, win:e] = f(t.psi[full])
+            oc[sel, win:e] = f(t.omega[full])
+            hc[sel, win:e] = f(t.chi[full])
+            if (~full).any():
+                sel_sc = torch.as_tensor(np.nonzero(~full)[0], device=dev)
+                hc[sel_sc, s:s + 1] = f(t.chi[~full][:, -1:])
+            crow = torch.arange(m * K, device=dev)
+            self._place(Xc, crow, win, e, pc, qc, oc, hc)
+            cc[:, win:e], rc[:, win:e] = self.centroids(Xc, crow, win, e)
+            bad_c, _ = self.clashes(Xc, crow, win, e, cc, rc)
+            ok = (~bad_c).view(m, K)
+            success = ok.any(1)
+            first = torch.argmax(ok.to(torch.int8), dim=1)
+            pick = torch.arange(m, device=dev) * K + first
+            src = pick[success]
+            dst = pending[success]
+            if dst.numel():
+                X[dst], cen[dst], rad[dst] = Xc[src], cc[src], rc[src]
+                phi[dst], psi[dst], omega[dst], chi[dst] = pc[src], qc[src], oc[src], hc[src]
+            pending = pending[~success]
+            soft = soft[(~success).cpu().numpy()]
+            attempt += 1
+        stats.per_block_attempts.append(attempt)
 
 
 class FixedParts:
