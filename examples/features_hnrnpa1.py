@@ -40,7 +40,8 @@ def main():
     p.add_argument("--outdir", default="features_hnrnpa1_out")
     args = p.parse_args()
     if not Path(args.input).exists():
-        sys.exit(f"{args.input} not found: this example reads the hnRNPA1 model from ../shared (next to the checkout)")
+        sys.exit(f"{args.input} not found: this example reads the hnRNPA1 model from ../shared (next to the checkout); "
+                 "examples/ensemble_hnrnpa1_lcd.py builds the disordered LCD from its sequence and needs nothing else")
     torch.set_num_threads(1)  # small tensors: one thread is fastest and leaves the cores to OpenMM
     out = Path(args.outdir)
     out.mkdir(parents=True, exist_ok=True)

@@ -194,7 +194,7 @@ def main():
     w = np.array([1.0 / size[cluster[r["chain"]]] for r in rows])
     folds = np.array([rank[cluster[r["chain"]]] % 5 for r in rows])
     print(f"{len(files)} files, {len(rows)} backbone rows (weight {w.sum():.0f}), {len(seqs)} chains, "
-          f"{len(size)} clusters")
+          f"{len(set(cluster.tolist()))} clusters")
     import pandas as pd
 
     recs = []

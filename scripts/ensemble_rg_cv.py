@@ -32,6 +32,9 @@ LAMBDAS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 CHANNEL_SETS = {
     "nonlocal": tuple(c for c in params.CHANNELS if c not in ("backbone_entropy", "rotamer")),
     "all": tuple(params.CHANNELS),
+    "electrostatics": ("electrostatics",),
+    "solvation_vdw": ("solv_polar", "solv_hydrophobic", "vdw"),
+    "hbond": ("hbond",),
 }
 
 
@@ -63,12 +66,13 @@ def predictions(df, pools):
     for row in df.itertuples():
         z = pools[row.name]
         rg2 = z["rg_nm"] ** 2
+        lw0 = z["logw_growth"] if "logw_growth" in z else np.zeros(len(rg2))
         for burial in ("madrax", "foldx"):
             E = z[f"E_{burial}"]
             for cs, chans in CHANNEL_SETS.items():
                 e = E[:, [params.CHANNELS.index(c) for c in chans]].sum(1)
                 for lam in LAMBDAS:
-                    a = -lam * (e - e.min()) / (R * row.temperature_K)
+                    a = lw0 - lam * (e - e.min()) / (R * row.temperature_K)
                     w = np.exp(a - a.max())
                     w /= w.sum()
                     recs.append({"name": row.name, "burial": burial, "channels": cs, "lam": lam,

@@ -39,6 +39,8 @@ def main():
     p.add_argument("--only", nargs="*")
     p.add_argument("--burial", nargs="*", default=["madrax", "foldx"])
     p.add_argument("--phipsi", choices=["coil", "full"], default="coil", help="phi/psi densities of the proposal")
+    p.add_argument("--growth", choices=["smc", "reject"], default="smc",
+                   help="Rosenbluth growth with weights (smc, default) or plain rejection growth (reject)")
     args = p.parse_args()
     torch.set_num_threads(1)
     out = Path(args.outdir)
@@ -59,12 +61,20 @@ def main():
         rng = np.random.default_rng(args.seed)
         t0 = time.perf_counter()
         st = GrowthStats()
-        Xs, phis, psis = [], [], []
+        Xs, phis, psis, logws = [], [], [], []
         for k in range(0, args.pool, args.batch):
-            X, tor = g.grow(rng, min(args.batch, args.pool - k), stats=st)
+            m = min(args.batch, args.pool - k)
+            if args.growth == "smc":
+                X, tor, lw = g.grow_smc(rng, m, stats=st)
+            else:
+                X, tor = g.grow(rng, m, stats=st)
+                lw = np.zeros(m)
             Xs.append(X.numpy())
             phis.append(np.degrees(tor.phi))
             psis.append(np.degrees(tor.psi))
+            # batches are independent importance samples: each batch's weights sum to its size
+            logws.append(lw - np.log(np.exp(lw - lw.max()).sum()) - lw.max() + np.log(m))
+        logw = np.concatenate(logws)
         X = np.concatenate(Xs)
         phi = np.concatenate(phis)
         psi = np.concatenate(psis)
@@ -84,10 +94,11 @@ def main():
         pp = ((phi >= p0) & (phi <= p1) & (psi >= q0) & (psi <= q1))[:, 1:-1].mean(1)
         np.savez_compressed(path, rg_nm=rg_nm(X), ree_nm=ree_nm(X, int(ca[0]), int(ca[-1])),
                             **{f"E_{k}": v for k, v in E.items()}, helix=hel, ppii=pp,
-                            ca=X[:, ca].astype(np.float32), t_grow=t_grow,
+                            ca=X[:, ca].astype(np.float32), t_grow=t_grow, logw_growth=logw,
                             **{f"t_{k}": v for k, v in t_e.items()}, redraws=st.redraws, clones=st.clones)
         print(f"{row.name:12s} N={row.N:4d} grow {t_grow:6.1f}s " + " ".join(f"E_{k} {v:6.1f}s" for k, v in t_e.items())
-              + f" Rg {np.sqrt(np.mean(rg_nm(X) ** 2)):.2f} (exp {row.rg_exp_nm}) clones {st.clones}", flush=True)
+              + f" Rg {np.sqrt(np.sum(np.exp(logw - logw.max()) * rg_nm(X) ** 2) / np.exp(logw - logw.max()).sum()):.2f} "
+              f"(exp {row.rg_exp_nm}) clones {st.clones} resamples {st.resamples}", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,14 @@ from .energy import conformer_energies, madrax_module, sequence_structure
 from .growth import ChainGrower, GrowthStats
 from .sampling import default_sampler
 from .sequences import SequenceError, clean_sequence, residue_names
-from .weights import boltzmann_weights, systematic_resample, weight_energy
+from .weights import boltzmann_weights, channel_set, systematic_resample, weight_energy
 
 #: default global energy scale lambda of the weights (docs/ensembles.md: chosen by grouped CV)
 DEFAULT_ENERGY_SCALE = 0.1
 #: default burial mode of the MadraX energy used for the weights
 DEFAULT_BURIAL = "foldx"
+#: default MadraX channels in the weights (docs/ensembles.md: chosen by grouped CV)
+DEFAULT_CHANNELS = "nonlocal"
 
 
 @dataclass
@@ -226,27 +228,33 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
                    seed: int = 0, structure=None, reweight: bool = True, progress: bool = False,
                    name: Optional[str] = None, energy_scale: float = DEFAULT_ENERGY_SCALE,
                    burial: str = DEFAULT_BURIAL, min_ess: Optional[float] = None, max_rounds: int = 4,
-                   device=None, phipsi: str = "coil", fixed=None, chain: Optional[str] = None) -> Ensemble:
-    """N weighted all-heavy-atom conformers of a sequence.
+                   device=None, phipsi: str = "coil", fixed=None, chain: Optional[str] = None,
+                   channels=DEFAULT_CHANNELS, growth: str = "smc") -> Ensemble:
+    """N weighted all-heavy-atom conformers of a sequence (docs/ensembles.md).
 
     Conformers are grown residue by residue with torsions drawn from the project's fitted
-    densities (phi/psi per residue type with the pre-proline class, omega trans/cis, chi
-    rotamers), exact ideal geometry and self-avoidance (contacts re-drawn); MadraX then weights
-    them: w ~ exp(-energy_scale E / RT), E = the smooth MadraX energy at ``temperature`` (K) and
-    ``ionic_strength`` (M) without the channels the proposal already carries (backbone entropy,
-    rotamer).  When the effective sample size falls below ``min_ess`` (default n / 10), up to
-    ``max_rounds`` - 1 more batches of n conformers are drawn and the pool is resampled to n
-    conformers (then with equal weights).  ``reweight=False``: equal weights, no MadraX (the
-    fast setting, about 3x faster).  ``phipsi``: "coil" (default, coil-library phi/psi densities) or
-    "full" (the densities of channel 7, fitted on all residues of folded proteins).
+    densities (coil-library phi/psi per residue type with the pre-proline class, omega trans/cis,
+    chi rotamers), exact ideal geometry and self-avoidance.  ``growth="smc"`` (default): Rosenbluth
+    growth with pruning/enrichment, whose weights make the conformers samples of the torsion
+    densities restricted to self-avoiding chains; ``"reject"``: plain re-draw-on-contact growth
+    (equal weights; biased towards compact chains; used for kept domains).  MadraX then weights
+    them: w ~ w_growth exp(-energy_scale E / RT), E = the smooth MadraX energy (``burial`` mode,
+    ``channels``: a set name of :data:`~openmm_madrax.ensembles.weights.CHANNEL_SETS` or channel
+    names) at ``temperature`` (K) and ``ionic_strength`` (M).  When the effective sample size falls
+    below ``min_ess`` (default n / 10), up to ``max_rounds`` - 1 more batches of n conformers are
+    drawn and the pool is resampled to n conformers (then with equal weights).
 
-    ``structure`` (a PDB/mmCIF path or a prepared :class:`~openmm_madrax.Structure`, one chain or
-    ``chain=``): its folded parts stay fixed as rigid bodies and the rest is grown; ``fixed`` says
-    which residues (1-based ranges "1-95,180-200", (first, last) pairs or a mask; default for
-    predicted models: pLDDT >= 70); runs shorter than 10 residues are grown.  ``sequence`` may then
-    be empty (taken from the structure) or must equal the chain's sequence.
+    ``reweight=False``: no MadraX energies (the fast setting); the weights are the growth's.
+    ``phipsi``: "coil" (default) or "full" (the densities of channel 7, all residues of folded
+    proteins).  ``structure`` (a PDB/mmCIF path or a prepared :class:`~openmm_madrax.Structure`,
+    one chain or ``chain=``): its folded parts stay fixed as rigid bodies and the rest is grown;
+    ``fixed`` says which residues (1-based ranges "1-95,180-200", (first, last) pairs or a mask;
+    default for predicted models: pLDDT >= 70); runs shorter than 10 residues are grown.
+    ``sequence`` may then be empty (taken from the structure) or must equal the chain's sequence.
+    ``device``: torch device (default cuda when available).
     """
     _check_args(n, temperature, ionic_strength, energy_scale)
+    chans = channel_set(channels)
     fixed_parts = None
     finfo = {}
     if structure is not None:
@@ -289,33 +297,53 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
     rng = np.random.default_rng(seed)
     stats = GrowthStats()
 
-    def grow_batch(k: int):
-        X, tor = grower.grow(rng, k, stats=stats, progress=progress)
-        return X.cpu().numpy(), tor
+    use_smc = growth == "smc" and fixed_parts is None
 
-    X, tor = grow_batch(n)
+    def grow_batch(k: int):
+        """k conformers and their growth log weights (normalised to sum k: batches are
+        independent importance samples of the same distribution)."""
+        if use_smc:
+            X, tor, lw = grower.grow_smc(rng, k, stats=stats, progress=progress)
+            lw = lw - lw.max()
+            lw = lw - np.log(np.exp(lw).sum()) + np.log(k)
+        else:
+            X, tor = grower.grow(rng, k, stats=stats, progress=progress)
+            lw = np.zeros(k)
+        return X.cpu().numpy(), tor, lw
+
+    def combined(logw_growth, E):
+        a = np.asarray(logw_growth, np.float64).copy()
+        if E is not None:
+            a += np.log(boltzmann_weights(weight_energy(E, chans), temperature, energy_scale))
+        w = np.exp(a - a.max())
+        return w / w.sum()
+
+    X, tor, lw = grow_batch(n)
     t_grow = time.perf_counter() - t0
     st = sequence_structure(resnames, builder.top.atom_names, builder.top.atom_residue, X[0], name=name)
     info = {"seed": seed, "energy_scale": float(energy_scale), "burial": burial, "rounds": 1,
+            "channels": list(chans), "growth": "smc" if use_smc else "reject",
             "device": str(dev), "growth_redraws": 0, "growth_clones": 0, "phipsi": phipsi, **finfo}
     energies = None
-    weights = np.full(n, 1.0 / n)
+    weights = combined(lw, None)
+    info["growth_ess"] = effective_sample_size(weights)
     t_energy = 0.0
     if reweight:
         t1 = time.perf_counter()
         module = madrax_module(st, temperature, ionic_strength, smooth=True, burial=burial, device=dev)
         E = conformer_energies(module, X, progress=progress)
-        w = boltzmann_weights(weight_energy(E), temperature, energy_scale)
+        w = combined(lw, E)
         threshold = float(min_ess) if min_ess is not None else n / 10.0
-        pool_X, pool_tor, pool_E = [X], [tor], [E]
+        pool_X, pool_tor, pool_E, pool_lw = [X], [tor], [E], [lw]
         while effective_sample_size(w) < threshold and info["rounds"] < max_rounds:
-            Xk, tk = grow_batch(n)
+            Xk, tk, lwk = grow_batch(n)
             Ek = conformer_energies(module, Xk, progress=progress)
             pool_X.append(Xk)
             pool_tor.append(tk)
             pool_E.append(Ek)
+            pool_lw.append(lwk)
             E = np.concatenate(pool_E)
-            w = boltzmann_weights(weight_energy(E), temperature, energy_scale)
+            w = combined(np.concatenate(pool_lw), E)
             info["rounds"] += 1
         info["pool_size"] = int(E.shape[0])
         info["pool_ess"] = effective_sample_size(w)
@@ -334,6 +362,7 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
         t_energy = time.perf_counter() - t1
     info["growth_redraws"] = stats.redraws
     info["growth_clones"] = stats.clones
+    info["growth_resamples"] = stats.resamples
     info["growth_unresolved"] = stats.unresolved
     info["time_growth_s"] = t_grow
     info["time_energy_s"] = t_energy

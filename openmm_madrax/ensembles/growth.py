@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .builder import BOND_C_O as BOND_C_O_
 from .builder import MAX_ATOMS, ChainBuilder
 from .sampling import TorsionSampler, backbone_classes, restype_index, PRO
 
@@ -48,6 +49,7 @@ class GrowthStats:
     redraws: int = 0  # block builds beyond the first, summed over conformers
     unresolved: int = 0  # conformers with a residue kept despite a contact
     clones: int = 0  # conformers stuck at a residue that continued as a copy of another
+    resamples: int = 0  # population resamplings of the Rosenbluth growth
     window_growths: int = 0
     per_block_attempts: list = field(default_factory=list)
 
@@ -77,6 +79,8 @@ class ChainGrower:
                                device=dev)
         self.res_core = core[torch.where(self.valid, self.res_atoms, torch.full_like(self.res_atoms, top.n_atoms))]
         self.res_polar = polar[torch.where(self.valid, self.res_atoms, torch.full_like(self.res_atoms, top.n_atoms))]
+        self._pol_nca = torch.tensor([True, False], device=dev)
+        self._bb_nca = torch.tensor([True, True], device=dev)
         self.cp = float(contact_polar)
         self.co = float(contact_other)
         L = len(top.resnames)
@@ -385,6 +389,173 @@ class ChainGrower:
             soft = soft[(~success).cpu().numpy()]
             attempt += 1
         stats.per_block_attempts.append(attempt)
+
+
+    # ------------------------------------------------------------------------------------------
+    def _residue_candidates(self, X: Tensor, parent: Tensor, s: int, phi_c: Tensor, psi_c: Tensor, chi_c: Tensor,
+                            psi_prev: Tensor, omega_prev: Tensor) -> Tensor:
+        """Coordinates (c, A, 3) of residue s's atoms (builder order) for candidate torsions, placed
+        on the already built residue s-1 of rows ``parent``; A = the residue's atom count."""
+        from .builder import place, ideal_side_chain
+
+        b = self.b
+        top = b.top
+        t0, t1 = int(top.res_start[s]), int(top.res_start[s + 1])
+        names = top.atom_names[t0:t1]
+        pN = X[parent, int(top.idx_N[s - 1])]
+        pA = X[parent, int(top.idx_CA[s - 1])]
+        pC = X[parent, int(top.idx_C[s - 1])]
+        pos = {}
+        pos["N"] = place(pN, pA, pC, b.b_cn[s], b.a_cacn[s], psi_prev)
+        pos["CA"] = place(pA, pC, pos["N"], b.b_nca[s], b.a_cnca[s], omega_prev)
+        pos["C"] = place(pC, pos["N"], pos["CA"], b.b_cac[s], b.a_ncac[s], phi_c)
+        pos["O"] = place(pos["N"], pos["CA"], pos["C"], BOND_C_O_, b.a_caco[s], psi_c + np.pi)
+        if "OXT" in names:
+            pos["OXT"] = place(pos["N"], pos["CA"], pos["C"], BOND_C_O_, b.a_cacn[s], psi_c)
+        for name, a, bb, c, bond, ang, dih, ci, off in ideal_side_chain(top.resnames[s]):
+            if ci >= 0:
+                val = chi_c[:, ci]
+                tors = torch.where(torch.isfinite(val), torch.nan_to_num(val) + off, torch.full_like(val, dih))
+            else:
+                tors = torch.full_like(phi_c, dih)
+            pos[name] = place(pos[a], pos[bb], pos[c], bond, ang, tors)
+        return torch.stack([pos[nm] for nm in names], 1)
+
+    def _next_n_ca(self, atoms: Tensor, s: int, psi_c: Tensor, om_c: Tensor) -> Tensor:
+        """(c, 2, 3) N and CA of residue s+1 for candidate atoms of residue s."""
+        from .builder import place
+
+        b = self.b
+        top = b.top
+        names = top.atom_names[int(top.res_start[s]):int(top.res_start[s + 1])]
+        n_, a_, c_ = (atoms[:, names.index(k)] for k in ("N", "CA", "C"))
+        n1 = place(n_, a_, c_, b.b_cn[s + 1], b.a_cacn[s + 1], psi_c)
+        a1 = place(a_, c_, n1, b.b_nca[s + 1], b.a_cnca[s + 1], om_c)
+        return torch.stack([n1, a1], 1)
+
+    def _candidate_contacts(self, X: Tensor, parent: Tensor, r: int, atoms: Tensor, polar: Tensor, backbone: Tensor,
+                            cen: Tensor, rad: Tensor, upto: int) -> Tensor:
+        """(c,) bool: candidate atoms (c, A, 3) belonging to residue r come closer than the contact
+        distances to an atom of residues 0..upto-1 (and at most r-2) of their parent row
+        (residue-level prefilter, then atom pairs).  ``polar``/``backbone``: (A,) flags."""
+        c = atoms.shape[0]
+        dev = atoms.device
+        out = torch.zeros(c, dtype=torch.bool, device=dev)
+        last = min(upto, r - 1)
+        if last < 1:
+            return out
+        A = atoms.shape[1]
+        cen_c = atoms.mean(1)  # (c, 3)
+        rad_c = torch.linalg.norm(atoms - cen_c.unsqueeze(1), dim=-1).amax(1)
+        d = torch.cdist(cen_c.unsqueeze(1), cen[parent, :last]).squeeze(1)  # (c, last)
+        near = d < rad_c.unsqueeze(1) + rad[parent, :last] + self.co
+        k, j = torch.nonzero(near, as_tuple=True)
+        if k.numel() == 0:
+            return out
+        aj = self.res_atoms[j]  # (T, MAX)
+        xj = X[parent[k].unsqueeze(1), aj.clamp(min=0)]  # (T, MAX, 3)
+        dd = torch.cdist(atoms[k], xj)  # (T, A, MAX)
+        pol = polar.view(1, -1, 1) & self.res_polar[j].unsqueeze(1)
+        thr = torch.where(pol, self.cp, self.co)
+        ok = self.valid[j].unsqueeze(1).expand(-1, A, -1)
+        bb2 = ((r - j) == 2).view(-1, 1, 1) & backbone.view(1, -1, 1) & self.res_bb[j].unsqueeze(1)
+        hit = ((dd < thr) & ok & ~bb2).flatten(1).any(1)
+        out.index_put_((k,), hit, accumulate=True)
+        return out
+
+    def grow_smc(self, rng: np.random.Generator, n: int, candidates: int = 8, resample_ess: float = 0.3,
+                 stats: Optional[GrowthStats] = None, progress: bool = False):
+        """n self-avoiding conformers by Rosenbluth growth with resampling (sequential Monte Carlo).
+
+        At every residue each conformer draws ``candidates`` torsion sets from the densities, keeps
+        one of those without contact uniformly at random and multiplies its weight by (number
+        without contact) / candidates -- the Rosenbluth factor that makes the weighted conformers
+        samples of prod p(torsions) restricted to self-avoiding chains (plain rejection growth is
+        biased towards compact chains).  A conformer without any candidate (weight 0) is replaced by
+        a copy of a live one drawn in proportion to the weights, which shares the donor's weight
+        (pruning and enrichment, PERM).  When the effective sample size of the weights falls below
+        ``resample_ess`` x n the population is resampled (systematic) and the weights reset.
+        Returns (coordinates, Torsions, log weights (n,))."""
+        from .weights import systematic_resample
+
+        b = self.b
+        L = b.n_residues
+        dev = b.device
+        K = max(1, int(candidates))
+        stats = stats if stats is not None else GrowthStats()
+        tor = self.draw(rng, n)
+        phi, psi, omega, chi = self._tensors(tor)
+        f = lambda x: torch.as_tensor(x, dtype=b.dtype, device=dev)  # noqa: E731
+        X = b.empty(n)
+        rows = torch.arange(n, device=dev)
+        cen = torch.zeros((n, L, 3), dtype=b.dtype, device=dev)
+        rad = torch.zeros((n, L), dtype=b.dtype, device=dev)
+        self._place(X, rows, 0, 1, phi, psi, omega, chi)
+        cen[:, 0:1], rad[:, 0:1] = self.centroids(X, rows, 0, 1)
+        logw = np.zeros(n)
+        parent = rows.repeat_interleave(K)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=L - 1, desc=f"growing {n} chains", unit="res", leave=False)
+        for s in range(1, L):
+            t = self.draw(rng, n * K, s, s + 1)
+            phi_c, psi_c, om_c = f(t.phi[:, 0]), f(t.psi[:, 0]), f(t.omega[:, 0])
+            chi_c = f(t.chi[:, 0])
+            atoms = self._residue_candidates(X, parent, s, phi_c, psi_c, chi_c, psi[parent, s - 1], omega[parent, s - 1])
+            A = atoms.shape[1]
+            bad = self._candidate_contacts(X, parent, s, atoms, self.res_polar[s, :A], self.res_bb[s, :A], cen, rad, s)
+            if s + 1 < L:
+                # the next residue's N and CA are fixed by this candidate's psi and omega: test them
+                # now, so that no conformer is left with a residue that has no possible placement
+                nxt = self._next_n_ca(atoms, s, psi_c, om_c)
+                bad |= self._candidate_contacts(X, parent, s + 1, nxt, self._pol_nca, self._bb_nca, cen, rad, s)
+            bad = bad.view(n, K)
+            ok = ~bad
+            m = ok.sum(1).cpu().numpy()
+            stats.redraws += int(bad.sum())
+            with np.errstate(divide="ignore"):
+                logw += np.log(m / K)
+            key = torch.as_tensor(rng.random((n, K)), device=dev) + ok.to(b.dtype)  # ok candidates score > 1
+            pick = rows * K + torch.argmax(key, dim=1)
+            t0_, t1_ = int(b.top.res_start[s]), int(b.top.res_start[s + 1])
+            X[:, t0_:t1_] = atoms[pick]
+            phi[:, s], psi[:, s], omega[:, s], chi[:, s] = phi_c[pick], psi_c[pick], om_c[pick], chi_c[pick]
+            cen[:, s:s + 1], rad[:, s:s + 1] = self.centroids(X, rows, s, s + 1)
+            stats.blocks += 1
+            dead = np.nonzero(m == 0)[0]
+            stats.unresolved += len(dead)
+            finite = np.isfinite(logw)
+            if not finite.any():
+                raise RuntimeError(f"chain growth: every conformer is stuck at residue {s + 1}")
+            if len(dead):
+                # prune and enrich (PERM): a dead conformer is replaced by a copy of a live one drawn
+                # in proportion to the weights; each donor's weight is split among its copies
+                live = np.nonzero(finite)[0]
+                wl = np.exp(logw[live] - logw[live].max())
+                donors = live[systematic_resample(wl / wl.sum(), len(dead), rng)]
+                uniq, counts = np.unique(donors, return_counts=True)
+                logw[uniq] -= np.log1p(counts)
+                logw[dead] = logw[donors]
+                di, dd = torch.as_tensor(dead, device=dev), torch.as_tensor(donors, device=dev)
+                X[di], cen[di], rad[di] = X[dd], cen[dd], rad[dd]
+                phi[di], psi[di], omega[di], chi[di] = phi[dd], psi[dd], omega[dd], chi[dd]
+                stats.clones += len(dead)
+            w = np.exp(logw - logw.max())
+            ess = w.sum() ** 2 / (w * w).sum()
+            if ess < resample_ess * n and s < L - 1:
+                idx = torch.as_tensor(systematic_resample(w / w.sum(), n, rng), device=dev)
+                X, cen, rad = X[idx], cen[idx], rad[idx]
+                phi, psi, omega, chi = phi[idx], psi[idx], omega[idx], chi[idx]
+                logw = np.zeros(n)
+                stats.resamples += 1
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        out = Torsions(phi.cpu().numpy(), psi.cpu().numpy(), omega.cpu().numpy(), chi.cpu().numpy())
+        return X, out, logw
 
 
 class FixedParts:

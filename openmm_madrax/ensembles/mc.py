@@ -53,8 +53,9 @@ def torsion_mc(sequence: str, n_chains: int = 8, n_steps: int = 1000, *, tempera
     rng = np.random.default_rng(seed)
     X, tor = g.grow(rng, n_chains)
     st = sequence_structure(rn, b.top.atom_names, b.top.atom_residue, X[0].numpy())
-    mod = madrax_module(st, temperature, ionic_strength, smooth=True, burial=burial)
-    E = weight_energy(conformer_energies(mod, X))
+    use_energy = float(energy_scale) != 0.0
+    mod = madrax_module(st, temperature, ionic_strength, smooth=True, burial=burial) if use_energy else None
+    E = weight_energy(conformer_energies(mod, X)) if use_energy else np.zeros(n_chains)
     beta = float(energy_scale) / (R_KCAL * float(temperature))
     phi, psi, omega, chi = (np.array(a) for a in (tor.phi, tor.psi, tor.omega, tor.chi))
     rec_rg, rec_e, rec_step = [rg_nm(X.numpy())], [E.copy()], [0]
@@ -82,7 +83,7 @@ def torsion_mc(sequence: str, n_chains: int = 8, n_steps: int = 1000, *, tempera
         En = np.where(bad, np.inf, 0.0)
         ok = np.nonzero(~bad)[0]
         if len(ok):
-            En[ok] = weight_energy(conformer_energies(mod, Xn[ok]))
+            En[ok] = weight_energy(conformer_energies(mod, Xn[ok])) if use_energy else 0.0
         u = rng.random(n_chains)
         accept = ~bad & (u < np.exp(np.minimum(0.0, -beta * (En - E))))
         acc += accept

@@ -25,9 +25,33 @@ R_KCAL = 0.0019872043  # kcal / (mol K)
 WEIGHT_CHANNELS: Tuple[str, ...] = tuple(c for c in params.CHANNELS if c not in ("backbone_entropy", "rotamer"))
 
 
+#: named channel sets for ``build_ensemble(channels=...)``
+CHANNEL_SETS = {
+    "nonlocal": WEIGHT_CHANNELS,
+    "all": tuple(params.CHANNELS),
+    "electrostatics": ("electrostatics",),
+    "solvation_vdw": ("solv_polar", "solv_hydrophobic", "vdw"),
+    "hbond": ("hbond",),
+}
+
+
+def channel_set(channels) -> Tuple[str, ...]:
+    """Channel names of a named set (``CHANNEL_SETS``) or of an explicit list of channel names."""
+    if isinstance(channels, str):
+        if channels in CHANNEL_SETS:
+            return CHANNEL_SETS[channels]
+        channels = [c.strip() for c in channels.split(",") if c.strip()]
+    out = tuple(channels)
+    bad = [c for c in out if c not in params.CHANNELS]
+    if bad or not out:
+        raise ValueError(f"unknown channel(s) {bad or '(none)'}: use a set ({', '.join(CHANNEL_SETS)}) or names "
+                         f"from {', '.join(params.CHANNELS)}")
+    return out
+
+
 def weight_energy(channel_totals: np.ndarray, channels: Sequence[str] = WEIGHT_CHANNELS) -> np.ndarray:
     """(n,) sum of the chosen channels of (n, 11) per-conformer channel totals."""
-    idx = [params.CHANNELS.index(c) for c in channels]
+    idx = [params.CHANNELS.index(c) for c in channel_set(channels)]
     return np.asarray(channel_totals, np.float64)[:, idx].sum(1)
 
 
@@ -53,5 +77,5 @@ def systematic_resample(w: np.ndarray, n: int, rng: np.random.Generator) -> np.n
     return np.searchsorted(c, u, side="right").clip(max=len(w) - 1)
 
 
-__all__ = ["R_KCAL", "WEIGHT_CHANNELS", "boltzmann_weights", "effective_sample_size", "systematic_resample",
+__all__ = ["CHANNEL_SETS", "R_KCAL", "WEIGHT_CHANNELS", "channel_set", "boltzmann_weights", "effective_sample_size", "systematic_resample",
            "weight_energy"]
