@@ -328,3 +328,14 @@ def test_rosenbluth_growth_samples_the_self_avoiding_density():
     m = float((w * r).sum())
     se = math.sqrt(float((w * (r - m) ** 2).sum()) / effective_sample_size(w) + exact.var() / len(exact))
     assert abs(m - exact.mean()) < 4 * se, (m, exact.mean(), se)
+
+
+def test_batched_energies_equal_one_by_one():
+    from openmm_madrax.ensembles.energy import BatchedEnergy, conformer_energies, madrax_module
+
+    ens = build_ensemble("MSEQWKLPGAFYRDNTIVHCKE", 7, reweight=False, seed=4)
+    one = conformer_energies(madrax_module(ens.structure, 290.0, 0.3, burial="foldx"), ens.coords)
+    for batch in (1, 3, 8):
+        many = BatchedEnergy(ens.structure, 290.0, 0.3, burial="foldx", batch=batch)(ens.coords)
+        np.testing.assert_allclose(many, one, atol=1e-8, rtol=0)
+    assert np.abs(one).sum() > 1.0

@@ -14,7 +14,7 @@ import torch
 from .analysis import (basin_fractions, contact_map, effective_sample_size, ensemble_rg_nm, rg_nm as _rg_nm,
                        ree_nm as _ree_nm, scaling_exponent, weighted_mean_sd)
 from .builder import ChainBuilder
-from .energy import conformer_energies, madrax_module, sequence_structure
+from .energy import BatchedEnergy, sequence_structure
 from .growth import ChainGrower, GrowthStats
 from .sampling import default_sampler
 from .sequences import SequenceError, clean_sequence, residue_names
@@ -330,14 +330,14 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
     t_energy = 0.0
     if reweight:
         t1 = time.perf_counter()
-        module = madrax_module(st, temperature, ionic_strength, smooth=True, burial=burial, device=dev)
-        E = conformer_energies(module, X, progress=progress)
+        energy = BatchedEnergy(st, temperature, ionic_strength, smooth=True, burial=burial, device=dev)
+        E = energy(X, progress=progress)
         w = combined(lw, E)
         threshold = float(min_ess) if min_ess is not None else n / 10.0
         pool_X, pool_tor, pool_E, pool_lw = [X], [tor], [E], [lw]
         while effective_sample_size(w) < threshold and info["rounds"] < max_rounds:
             Xk, tk, lwk = grow_batch(n)
-            Ek = conformer_energies(module, Xk, progress=progress)
+            Ek = energy(Xk, progress=progress)
             pool_X.append(Xk)
             pool_tor.append(tk)
             pool_E.append(Ek)
