@@ -29,6 +29,8 @@ from openmm_madrax import params
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "idp_rg" / "idp_rg_visible.csv"
 R = 0.0019872043
 LAMBDAS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+#: exponent of the growth (Rosenbluth) weights: 1 = self-avoiding-chain target, 0 = kinetic growth
+ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 CHANNEL_SETS = {
     "nonlocal": tuple(c for c in params.CHANNELS if c not in ("backbone_entropy", "rotamer")),
     "all": tuple(params.CHANNELS),
@@ -72,11 +74,12 @@ def predictions(df, pools):
             for cs, chans in CHANNEL_SETS.items():
                 e = E[:, [params.CHANNELS.index(c) for c in chans]].sum(1)
                 for lam in LAMBDAS:
-                    a = lw0 - lam * (e - e.min()) / (R * row.temperature_K)
-                    w = np.exp(a - a.max())
-                    w /= w.sum()
-                    recs.append({"name": row.name, "burial": burial, "channels": cs, "lam": lam,
-                                 "rg_pred": math.sqrt(float(np.sum(w * rg2))), "ess": 1.0 / float(np.sum(w * w))})
+                    for alpha in ALPHAS:
+                        a = alpha * lw0 - lam * (e - e.min()) / (R * row.temperature_K)
+                        w = np.exp(a - a.max())
+                        w /= w.sum()
+                        recs.append({"name": row.name, "burial": burial, "channels": cs, "lam": lam, "alpha": alpha,
+                                     "rg_pred": math.sqrt(float(np.sum(w * rg2))), "ess": 1.0 / float(np.sum(w * w))})
     return pd.DataFrame(recs)
 
 
@@ -86,6 +89,11 @@ def main():
     p.add_argument("--data", default=str(DATA))
     p.add_argument("-o", "--output", default=None, help="per-protein CSV (CV predictions)")
     p.add_argument("--plot", default=None)
+    p.add_argument("--table", default=None, help="CSV of the in-sample error and ESS of every setting")
+    p.add_argument("--channel-sets", nargs="*", default=list(CHANNEL_SETS),
+                   help=f"candidate channel sets (default: all of {', '.join(CHANNEL_SETS)})")
+    p.add_argument("--burials", nargs="*", default=["madrax", "foldx"])
+    p.add_argument("--alphas", type=float, nargs="*", default=list(ALPHAS))
     args = p.parse_args()
     df = pd.read_csv(args.data)
     df["N"] = df.sequence.str.len()
@@ -101,10 +109,10 @@ def main():
     df = df[df.name.isin(pools)].reset_index(drop=True)
     df["group"] = homology_groups(list(df.sequence))
     pred = predictions(df, pools).merge(df[["name", "rg_exp_nm", "N", "group"]], on="name")
+    pred = pred[pred.channels.isin(args.channel_sets) & pred.burial.isin(args.burials)
+                & pred.alpha.isin(args.alphas)].reset_index(drop=True)
     pred["rel"] = pred.rg_pred / pred.rg_exp_nm - 1.0
-    settings = pred[["burial", "channels", "lam"]].drop_duplicates().itertuples(index=False)
-    settings = [tuple(s) for s in settings]
-    key = ["burial", "channels", "lam"]
+    key = ["burial", "channels", "lam", "alpha"]
     mre = pred.assign(a=pred.rel.abs()).groupby(key).a.mean()
     # leave-one-group-out
     chosen = {}
@@ -114,15 +122,16 @@ def main():
         m = tr.assign(a=tr.rel.abs()).groupby(key).a.mean()
         best = m.idxmin()
         for name in df.name[df.group == g]:
-            r = pred[(pred.name == name) & (pred.burial == best[0]) & (pred.channels == best[1]) & (pred.lam == best[2])].iloc[0]
+            r = pred[(pred.name == name) & (pred.burial == best[0]) & (pred.channels == best[1]) & (pred.lam == best[2])
+                     & (pred.alpha == best[3])].iloc[0]
             chosen[name] = best
             cv_rows.append({"name": name, "group": g, "N": r.N, "rg_exp_nm": r.rg_exp_nm, "rg_cv_nm": r.rg_pred,
-                            "ess": r.ess, "burial": best[0], "channels": best[1], "lam": best[2]})
+                            "ess": r.ess, "burial": best[0], "channels": best[1], "lam": best[2], "alpha": best[3]})
     cv = pd.DataFrame(cv_rows).merge(df[["name", "temperature_K", "ionic_strength_M"]], on="name")
     cv["rel_cv"] = cv.rg_cv_nm / cv.rg_exp_nm - 1.0
     cv["rg_law_nm"] = law(cv.N)
     cv["rel_law"] = cv.rg_law_nm / cv.rg_exp_nm - 1.0
-    unw = pred[(pred.lam == 0.0) & (pred.burial == "foldx") & (pred.channels == "nonlocal")].set_index("name").rg_pred
+    unw = pred[(pred.lam == 0.0) & (pred.alpha == pred.alpha.max())].groupby("name").rg_pred.first()
     cv["rg_unweighted_nm"] = cv.name.map(unw)
     cv["rel_unweighted"] = cv.rg_unweighted_nm / cv.rg_exp_nm - 1.0
 
@@ -139,7 +148,7 @@ def main():
 
     print(f"{len(cv)} proteins in {len(groups)} homology groups")
     for col, label in (("rel_cv", "ensemble, knobs chosen by leave-one-group-out CV"),
-                       ("rel_unweighted", "ensemble, unweighted (lambda = 0)"), ("rel_law", "random-coil law")):
+                       ("rel_unweighted", "ensemble, no MadraX (lambda = 0, alpha = 1)"), ("rel_law", "random-coil law")):
         lo, hi = boot(col)
         print(f"  {label:52s}: mean |rel err| {cv[col].abs().mean() * 100:5.1f} % (95% CI {lo * 100:.1f}-{hi * 100:.1f}), "
               f"mean signed {cv[col].mean() * 100:+5.1f} %")
@@ -151,12 +160,17 @@ def main():
           f"(p {pearsonr(dev_pred, dev_exp)[1]:.2g}), Spearman {spearmanr(dev_pred, dev_exp)[0]:+.2f}")
     sel = pd.Series([tuple(v) for v in chosen.values()]).value_counts()
     print("  settings chosen in the folds: " + ", ".join(f"{k} x{v}" for k, v in sel.items()))
-    print("in-sample mean |rel err| per setting (reference only, not a validation number):")
-    tab = mre.unstack("lam") * 100
-    print(tab.round(1).to_string())
-    ess = pred.groupby(key).ess.median().unstack("lam")
-    print("median pool ESS (of 500):")
-    print(ess.round(0).to_string())
+    print("in-sample mean |rel err| per setting, % (reference only, not a validation number); best 15:")
+    print((mre * 100).sort_values().head(15).round(1).to_string())
+    print(f"in-sample, {args.burials[-1]} burial, {args.channel_sets[0]} channels (rows alpha, columns lambda):")
+    sub = pred[(pred.burial == args.burials[-1]) & (pred.channels == args.channel_sets[0])]
+    print((sub.assign(a=sub.rel.abs()).groupby(["alpha", "lam"]).a.mean().unstack("lam") * 100).round(1).to_string())
+    print(f"median pool ESS, {args.burials[-1]}/{args.channel_sets[0]}:")
+    print(sub.groupby(["alpha", "lam"]).ess.median().unstack("lam").round(0).to_string())
+    if args.table:
+        out = pred.assign(a=pred.rel.abs()).groupby(key).agg(mre=("a", "mean"), signed=("rel", "mean"),
+                                                              median_ess=("ess", "median")).reset_index()
+        out.to_csv(args.table, index=False, float_format="%.4f")
     if args.output:
         cv.sort_values("N").to_csv(args.output, index=False, float_format="%.4f")
     if args.plot:

@@ -21,7 +21,7 @@ import torch
 
 from openmm_madrax.ensembles.analysis import ALPHA_BOX, PPII_BOX, rg_nm, ree_nm
 from openmm_madrax.ensembles.builder import ChainBuilder
-from openmm_madrax.ensembles.energy import conformer_energies, madrax_module, sequence_structure
+from openmm_madrax.ensembles.energy import BatchedEnergy, sequence_structure
 from openmm_madrax.ensembles.growth import ChainGrower, GrowthStats
 from openmm_madrax.ensembles.sampling import default_sampler
 from openmm_madrax.ensembles.sequences import clean_sequence, residue_names
@@ -84,8 +84,7 @@ def main():
         t_e = {}
         for burial in args.burial:
             t1 = time.perf_counter()
-            mod = madrax_module(structure, row.temperature_K, row.ionic_strength_M, smooth=True, burial=burial)
-            E[burial] = conformer_energies(mod, X)
+            E[burial] = BatchedEnergy(structure, row.temperature_K, row.ionic_strength_M, smooth=True, burial=burial)(X)
             t_e[burial] = time.perf_counter() - t1
         ca = np.array([a for a, nm in enumerate(b.top.atom_names) if nm == "CA"])
         (p0, p1), (q0, q1) = ALPHA_BOX

@@ -216,8 +216,8 @@ def test_zero_energies_give_uniform_weights():
     ens = build_ensemble("GSGSGS", 6, energy_scale=0.0, growth="reject")
     assert np.allclose(ens.weights, 1.0 / 6, rtol=1e-12, atol=0)
     # ... and with Rosenbluth growth the weights are the growth weights alone
-    a = build_ensemble("GSEQKLGS", 6, energy_scale=0.0, seed=2)
-    b = build_ensemble("GSEQKLGS", 6, reweight=False, seed=2)
+    a = build_ensemble("GSEQKLGS", 6, energy_scale=0.0, seed=2, growth="smc")
+    b = build_ensemble("GSEQKLGS", 6, reweight=False, seed=2, growth="smc")
     np.testing.assert_allclose(a.weights, b.weights, rtol=1e-12)
 
 

@@ -21,11 +21,17 @@ from .sequences import SequenceError, clean_sequence, residue_names
 from .weights import boltzmann_weights, channel_set, systematic_resample, weight_energy
 
 #: default global energy scale lambda of the weights (docs/ensembles.md: chosen by grouped CV)
-DEFAULT_ENERGY_SCALE = 0.1
+DEFAULT_ENERGY_SCALE = 0.05
 #: default burial mode of the MadraX energy used for the weights
 DEFAULT_BURIAL = "foldx"
 #: default MadraX channels in the weights (docs/ensembles.md: chosen by grouped CV)
-DEFAULT_CHANNELS = "nonlocal"
+DEFAULT_CHANNELS = "all"
+#: default growth: "reject" (kinetic growth, re-draw on contact) or "smc" (Rosenbluth, self-avoiding
+#: chain target); docs/ensembles.md: SMC chains are 21 % too expanded on the 36 proteins
+DEFAULT_GROWTH = "reject"
+#: default exponent alpha of the Rosenbluth growth weights (1: self-avoiding-chain target; 0: the
+#: conformers as grown, "kinetic growth"; docs/ensembles.md: chosen by grouped CV)
+DEFAULT_GROWTH_EXPONENT = 1.0
 
 
 @dataclass
@@ -106,7 +112,11 @@ class Ensemble:
         ree = self.ree_nm()
         pr = self.per_residue()
         _, rg_sd = weighted_mean_sd(rg, self.weights)
-        return {"id": self.name, "length": self.n_residues, "n": self.n_conformers, "ess": round(self.ess, 2),
+        # after pool resampling the weights are equal: report the pool's ESS and the distinct conformers
+        ess = float(self.info.get("pool_ess", self.ess))
+        unique = int(self.info.get("unique_conformers", self.n_conformers))
+        return {"id": self.name, "length": self.n_residues, "n": self.n_conformers, "ess": round(ess, 2),
+                "unique": unique,
                 "rg_nm": self.rg_mean_nm(), "rg_sd_nm": rg_sd,
                 "ree_nm": math.sqrt(float(np.sum(self.weights * ree ** 2))), "nu": self.nu(),
                 "helix": float(np.nanmean(pr["helix"])) if self.n_residues > 2 else float("nan"),
@@ -229,7 +239,8 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
                    name: Optional[str] = None, energy_scale: float = DEFAULT_ENERGY_SCALE,
                    burial: str = DEFAULT_BURIAL, min_ess: Optional[float] = None, max_rounds: int = 4,
                    device=None, phipsi: str = "coil", fixed=None, chain: Optional[str] = None,
-                   channels=DEFAULT_CHANNELS, growth: str = "smc") -> Ensemble:
+                   channels=DEFAULT_CHANNELS, growth: str = DEFAULT_GROWTH,
+                   growth_exponent: float = DEFAULT_GROWTH_EXPONENT) -> Ensemble:
     """N weighted all-heavy-atom conformers of a sequence (docs/ensembles.md).
 
     Conformers are grown residue by residue with torsions drawn from the project's fitted
@@ -238,7 +249,7 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
     growth with pruning/enrichment, whose weights make the conformers samples of the torsion
     densities restricted to self-avoiding chains; ``"reject"``: plain re-draw-on-contact growth
     (equal weights; biased towards compact chains; used for kept domains).  MadraX then weights
-    them: w ~ w_growth exp(-energy_scale E / RT), E = the smooth MadraX energy (``burial`` mode,
+    them: w ~ w_growth^growth_exponent exp(-energy_scale E / RT), E = the smooth MadraX energy (``burial`` mode,
     ``channels``: a set name of :data:`~openmm_madrax.ensembles.weights.CHANNEL_SETS` or channel
     names) at ``temperature`` (K) and ``ionic_strength`` (M).  When the effective sample size falls
     below ``min_ess`` (default n / 10), up to ``max_rounds`` - 1 more batches of n conformers are
@@ -312,7 +323,7 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
         return X.cpu().numpy(), tor, lw
 
     def combined(logw_growth, E):
-        a = np.asarray(logw_growth, np.float64).copy()
+        a = float(growth_exponent) * np.asarray(logw_growth, np.float64)
         if E is not None:
             a += np.log(boltzmann_weights(weight_energy(E, chans), temperature, energy_scale))
         w = np.exp(a - a.max())
@@ -322,6 +333,7 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
     t_grow = time.perf_counter() - t0
     st = sequence_structure(resnames, builder.top.atom_names, builder.top.atom_residue, X[0], name=name)
     info = {"seed": seed, "energy_scale": float(energy_scale), "burial": burial, "rounds": 1,
+            "growth_exponent": float(growth_exponent),
             "channels": list(chans), "growth": "smc" if use_smc else "reject",
             "device": str(dev), "growth_redraws": 0, "growth_clones": 0, "phipsi": phipsi, **finfo}
     energies = None
@@ -373,4 +385,5 @@ def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, i
                     info=info)
 
 
-__all__ = ["DEFAULT_BURIAL", "DEFAULT_ENERGY_SCALE", "Ensemble", "SequenceError", "build_ensemble"]
+__all__ = ["DEFAULT_BURIAL", "DEFAULT_CHANNELS", "DEFAULT_ENERGY_SCALE", "DEFAULT_GROWTH", "Ensemble",
+           "SequenceError", "build_ensemble"]
