@@ -101,6 +101,7 @@ def test_nonzero_and_sign(modeller):
     assert res["ref"]["structure"].residues[42].resname == "LEU"
 
 
+@pytest.mark.slow  # ΔΔG models both ways, ~20 s
 def test_forward_reverse_consistency(modeller):
     """ΔΔG(A->B) on the wild type and ΔΔG(B->A) on the built mutant: close to opposite."""
     pairs = []
@@ -121,6 +122,7 @@ def test_forward_reverse_consistency(modeller):
     assert max(abs(f) for _, f, _ in pairs) > 1.0
 
 
+@pytest.mark.slow  # ΔΔG repeats, ~14 s
 def test_repeats_deterministic_with_seed(ubi):
     p = D.Protocol(repair=False, env_radius=6.0, relax_evals=3, max_rotamers=3)
     a = D.ddg(ubi, ["A:I3V"], seed=3, repeats=2, protocol=p)

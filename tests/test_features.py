@@ -309,6 +309,7 @@ def test_hnrnpa1_single_frame():
 # simulation: checkpoint / resume
 
 
+@pytest.mark.slow  # simulate (MD) twice
 def test_simulate_resume_drops_frames_after_checkpoint(tmp_path):
     from openmm_madrax.features import features_from_simulation, simulate
 

@@ -14,9 +14,8 @@ from openmm import app, unit  # noqa: E402
 from openmm_madrax import CHANNELS, energy_module, residue_frame  # noqa: E402
 from openmm_madrax.openmm import MadraXForce, create_system, prepare_system  # noqa: E402
 
-from helpers import SHARED, UBIQUITIN  # noqa: E402
+from helpers import UBIQUITIN, reference_input  # noqa: E402
 from helpers import quiet as _quiet  # noqa: E402
-from helpers import shared_path as _shared  # noqa: E402
 
 KJ = 4.184
 
@@ -25,7 +24,7 @@ KJ = 4.184
 @pytest.fixture(scope="module")
 def peptide():
     """The 9-residue peptide with hydrogens, replace mode, float64 TorchForce in group 1."""
-    return _quiet(prepare_system, _shared("spec", "reference", "inputs", "alanine.pdb"), mode="replace",
+    return _quiet(prepare_system, reference_input("alanine"), mode="replace",
                   precision="double")
 
 
@@ -212,6 +211,7 @@ def test_replace_and_add_systems(peptide):
     assert e_mx == pytest.approx(0.25 * peptide.madrax.energy(pos), rel=1e-9)
 
 
+@pytest.mark.slow  # minimisation of ubiquitin, ~12 s
 def test_minimizer_lowers_madrax_and_keeps_the_fold(ubiquitin):
     top, pos, system = ubiquitin
     mx = ubiquitin.madrax
@@ -228,6 +228,7 @@ def test_minimizer_lowers_madrax_and_keeps_the_fold(ubiquitin):
     assert rmsd_a < 1.0
 
 
+@pytest.mark.slow  # minimisation + MD, ~15 s
 def test_clash_minimises_without_nan(peptide):
     top, pos, system = peptide
     x = _nm(pos).copy()
@@ -263,6 +264,7 @@ def test_clash_minimises_without_nan(peptide):
     assert np.linalg.norm(xm[i] - xm[j]) > 0.1  # pushed apart to more than 1 A
 
 
+@pytest.mark.slow  # MD
 def test_md_replace_mode_ubiquitin(ubiquitin):
     top, pos, system = ubiquitin
     # 2 fs with the force's MD setting (with the scoring setting ubiquitin heats by ~100 K in 3 ps)
@@ -284,8 +286,7 @@ def test_md_replace_mode_ubiquitin(ubiquitin):
 
 
 def _cli_input() -> Path:
-    path = SHARED / "spec" / "reference" / "inputs" / "alanine.pdb"
-    return path if path.exists() else UBIQUITIN
+    return reference_input("alanine")
 
 
 def test_cli_minimize(tmp_path):
@@ -304,6 +305,7 @@ def test_cli_minimize(tmp_path):
     assert list(df.columns[3:]) == list(CHANNELS) and np.isfinite(df[list(CHANNELS)].values).all()
 
 
+@pytest.mark.slow  # MD
 def test_cli_md_with_checkpoint_and_restart(tmp_path):
     import mdtraj
     import pandas as pd

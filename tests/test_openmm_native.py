@@ -30,6 +30,7 @@ def _energy(system, positions, groups=None):
     return ctx.getState(getEnergy=True, **kw).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
 
 
+@pytest.mark.slow  # MD steps in amber14 + GBn2; ~95 s on 2 loaded cores
 def test_madraxforce_is_an_openmm_force_in_a_gbn2_system(ubi):
     from openmm_madrax import MadraXForce
     from openmm_madrax.openmm import create_system

@@ -17,7 +17,7 @@ from openmm_madrax.energy.torsion_densities import DEFAULT_PATH, load_densities,
 from openmm_madrax.energy.geometry import dihedral as iupac_dihedral
 from openmm_madrax.energy.torsions import TorsionChannels
 
-from helpers import REFERENCE, shared_path
+from helpers import REFERENCE, reference_input, reference_structure, shared_path
 
 W_BB = params.multipliers()["angleScorer.weightBB"]
 W_OMEGA = params.multipliers()["angleScorer.weightOmega"]
@@ -59,7 +59,7 @@ def test_dihedral_sign_is_iupac():
     # back bond (+y): +90 deg
     p = torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 1], [0, 1, 1]], dtype=torch.float64)
     assert math.degrees(iupac_dihedral(p[0], p[1], p[2], p[3]).item()) == pytest.approx(90.0)
-    ubi = shared_path("spec", "reference", "inputs", "1UBI.pdb")
+    ubi = reference_input("1UBI")
     md = pytest.importorskip("mdtraj")
     from openmm_madrax import load
 
@@ -92,6 +92,7 @@ def test_shipped_file_checksum_and_provenance():
 # the fit: reproducible, through the CLI
 
 
+@pytest.mark.slow  # fitting the torsion densities (twice)
 def test_fit_reproducible_via_cli(tmp_path):
     """The same 5 files and seed give bit-identical parameters through the library
     (``torsion_fit.fit_files``) and through the CLI entry point ``openmm_madrax.cli.main``."""
@@ -426,9 +427,7 @@ def test_reference_criteria(reference_scores, name, mode, channel):
 
 @pytest.fixture(scope="module")
 def ubiquitin():
-    from openmm_madrax import load
-
-    return load(shared_path("spec", "reference", "inputs", "1UBI.pdb"), preprocess="madrax", quiet=True)
+    return reference_structure("1UBI")
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.2])

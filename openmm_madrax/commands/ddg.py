@@ -52,8 +52,10 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..ddg import Protocol, ddg, read_mutation_file
     from ..errors import MadraXError
+    from ..outputs import check_output_paths
     from ..threads import torch_threads
 
+    check_output_paths((args.output, None, "output"))
     mutants = []
     for value in args.mutations or []:
         mutants += ["+".join(p.strip() for p in m.split(",") if p.strip()) for m in value.split(";") if m.strip()]

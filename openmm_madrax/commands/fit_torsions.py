@@ -27,8 +27,10 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import sys
 
+    from ..outputs import check_output_paths
     from ..torsion_fit import fit_files
 
+    check_output_paths((args.output, (".npz",), "output"))
     meta = fit_files(args.paths, args.output, max_files=args.max_files, seed=args.seed, progress=not args.quiet)
     c = meta["counts"]
     print(f"fit-torsions: {c['n_files_used']} of {meta['n_files_given']} files used, {c['bb_rows']} backbone and "

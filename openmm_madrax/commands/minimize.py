@@ -76,10 +76,11 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import openmm
 
-    from ..openmm.runner import STRUCTURE_FORMATS, check_output_path, minimize, platform_properties, write_structure
+    from ..openmm.runner import minimize, platform_properties, write_structure
     from ..openmm.systems import select_platform
+    from ..outputs import STRUCTURE_FORMATS, check_output_paths
 
-    check_output_path(args.output, STRUCTURE_FORMATS, "output structure")
+    check_output_paths((args.output, STRUCTURE_FORMATS, "output structure"), (args.scores, None, "--scores"))
     prepared = build(args)
     madrax = prepared.madrax
     platform = select_platform(args.platform, prepared.system)

@@ -304,20 +304,57 @@ def _open_trajectory(traj, top, stride: int, chunk: int):
         raise FileNotFoundError(f"no such file: {top}")
     top_desc = f" with topology {top}" if isinstance(top, (str, os.PathLike)) else ""
 
+    def top_atoms() -> Optional[int]:
+        if top is None:
+            return None
+        if isinstance(top, (md.Topology, md.Trajectory)):
+            return top.n_atoms
+        try:
+            return md.load_topology(os.fspath(top)).n_atoms
+        except Exception as exc:  # mdtraj raises many kinds for unreadable files
+            raise StructureError(f"cannot read the topology {top} (mdtraj: {str(exc).strip()[:200]})") from None
+
     def gen():
+        expected = top_atoms()
         for p in paths:
             kw = {} if top is None else {"top": top}
             try:
                 it = md.iterload(os.fspath(p), chunk=chunk, stride=stride, **kw)
                 for c in it:
+                    if expected is not None and c.n_atoms != expected:
+                        # mdtraj reads a PDB trajectory with its own topology and ignores top=
+                        raise StructureError(f"trajectory {p} has {c.n_atoms} atoms but the topology {top} has "
+                                             f"{expected}; give the topology the trajectory was written with")
                     if c.n_frames:
                         yield c
             except (ValueError, OSError, IndexError, TypeError) as exc:
-                if isinstance(exc, FileNotFoundError):
+                if isinstance(exc, (FileNotFoundError, StructureError)):
                     raise
                 raise StructureError(f"cannot read trajectory {p}{top_desc}; do topology and trajectory have the "
                                      f"same atoms? (mdtraj: {exc})") from exc
     return gen(), ", ".join(map(str, paths))
+
+
+#: files whose topology :func:`load` reads (optionally gzipped)
+_STRUCTURE_FILES = (".pdb", ".ent", ".cif", ".mmcif", ".pdbx")
+
+
+def _validate_topology_file(traj, top, load_kwargs) -> None:
+    """Check the PDB / mmCIF file that holds the topology with :func:`load` before mdtraj reads it:
+    mdtraj reads such files leniently (it picks an alternate location silently, has no line numbers
+    in its errors), so bad input gets the same one-line errors here as in ``score``."""
+    src = top
+    if src is None and isinstance(traj, (str, os.PathLike)):
+        src = traj
+    elif src is None and isinstance(traj, (list, tuple)) and traj:
+        src = traj[0]
+    if not isinstance(src, (str, os.PathLike)) or not os.path.isfile(src):
+        return  # an mdtraj object, or a missing file (reported by the trajectory reader)
+    name = os.fspath(src).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith(_STRUCTURE_FILES):
+        load(src, quiet=True, **load_kwargs)
 
 
 def compute_features(traj, top=None, *, stride: int = 1, structure: Optional[Structure] = None,
@@ -357,6 +394,8 @@ def compute_features(traj, top=None, *, stride: int = 1, structure: Optional[Str
         raise ValueError(f"stride must be >= 1, not {stride}")
     opts = EnergyOptions.coerce(options, burial=burial, smooth=smooth, dtype=dtype)
     stride = int(stride)
+    if structure is None:
+        _validate_topology_file(traj, top, load_kwargs)
     chunks, desc = _open_trajectory(traj, top, stride, int(chunk))
     extractor = None
     feats: List[np.ndarray] = []

@@ -76,21 +76,27 @@ def place_copies(topology, positions, copies: int, gap: float = 10.0):
     return modeller
 
 
-def _read_model(path: str):
+def _read_model(path: str, load_options: Optional[dict] = None):
+    """The protein of ``path`` as an OpenMM ``PDBFile``, read and validated by
+    :func:`openmm_madrax.load` first (the rules and one-line errors of ``score``: altlocs, missing
+    atoms, broken records; waters, ligands and hydrogens are left out, prepare_system adds the
+    hydrogens)."""
+    import io
+
     from openmm import app
 
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such file: {path}")
-    if path.lower().endswith((".cif", ".mmcif", ".pdbx")):
-        return app.PDBxFile(path)
-    return app.PDBFile(path)
+    from ..structure import load
+
+    structure = load(path, **(load_options or {}))
+    return app.PDBFile(io.StringIO(structure.to_pdb()))
 
 
 def simulate(structure: str, prefix: str, *, ns: float, copies: int = 1, gap: float = 10.0,
              temperature: float = 300.0, timestep_fs: float = 2.0, friction: float = 1.0,
              report_interval: int = 500, minimize_iterations: int = 200, seed: Optional[int] = None,
              platform: Optional[str] = None, threads: Optional[int] = None, precision: str = "single",
-             torch_threads: Optional[int] = None, resume: bool = True, progress: bool = True) -> SimulationOutput:
+             torch_threads: Optional[int] = None, resume: bool = True, progress: bool = True,
+             load_options: Optional[dict] = None) -> SimulationOutput:
     """MadraX MD of ``structure`` (replace mode: amber14 bonded terms + MadraX), ``copies`` copies
     placed ``gap`` A apart along x and free to meet (no box, no restraints).
 
@@ -99,6 +105,8 @@ def simulate(structure: str, prefix: str, *, ns: float, copies: int = 1, gap: fl
     frame) and ``PREFIX_run.json`` (settings).  With ``resume`` an existing run with the same
     settings continues from its checkpoint up to ``ns`` in total (frames written after the last
     checkpoint are dropped first, so the trajectory has no duplicates); a longer ``ns`` extends it.
+    ``load_options`` go to :func:`openmm_madrax.load`, which reads and validates ``structure``
+    (``altloc``, ``drop_nonstandard``, ``repair``, ``chain_breaks``, ``model``, ``preprocess``).
     """
     from ..openmm import prepare_system
     from ..openmm.runner import MDOutputs, make_simulation, minimize, restart, run_md, truncate_outputs, \
@@ -106,6 +114,7 @@ def simulate(structure: str, prefix: str, *, ns: float, copies: int = 1, gap: fl
 
     if ns <= 0 or copies < 1 or report_interval < 1:
         raise MadraXError("simulate: need ns > 0, copies >= 1 and report_interval >= 1")
+    model = _read_model(structure, load_options)  # validated before anything is written
     steps = int(round(ns * 1e6 / timestep_fs))
     out = SimulationOutput(topology=f"{prefix}_top.pdb", trajectory=f"{prefix}.dcd",
                            energies=f"{prefix}_energies.csv", checkpoint=f"{prefix}.chk",
@@ -127,7 +136,6 @@ def simulate(structure: str, prefix: str, *, ns: float, copies: int = 1, gap: fl
                               "use another output prefix, or --no-resume to start over")
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
 
-    model = _read_model(structure)
     placed = place_copies(model.topology, model.positions, copies, gap)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

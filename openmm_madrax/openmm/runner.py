@@ -19,27 +19,9 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..errors import MadraXError
+# output paths: one helper for every command (STRUCTURE_FORMATS, check_output_path re-exported here)
+from ..outputs import STRUCTURE_FORMATS, TRAJECTORY_FORMATS, check_output_path, check_output_paths  # noqa: F401
 from ..threads import torch_threads
-
-#: trajectory formats the runner writes (by extension)
-TRAJECTORY_FORMATS = (".dcd", ".xtc", ".pdb")
-#: structure formats for topologies / minimised structures
-STRUCTURE_FORMATS = (".pdb", ".cif", ".mmcif", ".pdbx")
-
-
-def check_output_path(path: str, formats, what: str) -> str:
-    """``path`` if its extension is one of ``formats`` and its folder exists or can be made, else a
-    :class:`MadraXError` (checked before any work starts)."""
-    ext = os.path.splitext(str(path))[1].lower()
-    if ext not in formats:
-        raise MadraXError(f"{what} {path!r}: unsupported format {ext or '(no extension)'}; use "
-                          f"{', '.join(formats)}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise MadraXError(f"{what} {path!r}: {folder} is not a folder")
-    if os.path.isdir(path):
-        raise MadraXError(f"{what} {path!r} is a folder; give a file name")
-    return str(path)
 
 
 @dataclass
@@ -58,8 +40,11 @@ class MDOutputs:
                     checkpoint: Optional[str] = None) -> "MDOutputs":
         check_output_path(trajectory, TRAJECTORY_FORMATS, "trajectory")
         stem = os.path.splitext(trajectory)[0]
-        return cls(trajectory=trajectory, topology=f"{stem}_top.pdb", energies=energies or f"{stem}_energies.csv",
-                   log=(f"{stem}.log" if log == "" else log), checkpoint=checkpoint)
+        out = cls(trajectory=trajectory, topology=f"{stem}_top.pdb", energies=energies or f"{stem}_energies.csv",
+                  log=(f"{stem}.log" if log == "" else log), checkpoint=checkpoint)
+        check_output_paths((out.energies, None, "energy log"), (out.log, None, "log"),
+                           (out.checkpoint, None, "checkpoint"))
+        return out
 
 
 def trajectory_reporter(path: str, interval: int, append: bool):

@@ -214,9 +214,27 @@ class Structure:
                 lines.append(f"  {titles.get(key, key)}: {len(items)} ({fmt_list(items, 6)})")
         return "\n".join(lines)
 
+    def _check_pdb_columns(self, xyz: np.ndarray) -> None:
+        """Coordinates and residue numbers must fit the fixed PDB columns (8.3f, 4d); a value that
+        does not would shift every later column and be misread by the next reader."""
+        bad = np.nonzero(~((xyz >= -999.9995) & (xyz < 9999.9995)).all(1))[0]
+        if len(bad):
+            a = int(bad[0])
+            res = self.residues[int(self.atom_residue[a])]
+            raise StructureError(
+                f"{self.name}: {len(bad)} atom(s) have coordinates outside -999.999..9999.999 A, which the PDB format "
+                f"used here cannot hold, e.g. atom {self.atom_names[a]} of {res.chain_id}:{res.resname}{res.resseq}"
+                f"{res.icode} at ({xyz[a, 0]:.3f}, {xyz[a, 1]:.3f}, {xyz[a, 2]:.3f}); translate the structure "
+                "towards the origin")
+        for res in self.residues:
+            if not -999 <= res.resseq <= 9999:
+                raise StructureError(f"{self.name}: residue number {res.resseq} of {res.chain_id}:{res.resname} does "
+                                     "not fit the 4 columns of the PDB format used here; renumber the residues")
+
     def to_pdb(self, path=None, coords: Optional[np.ndarray] = None) -> str:
         """Write the prepared heavy atoms as PDB text (and to ``path`` if given)."""
         xyz = self.coords if coords is None else np.asarray(coords).reshape(-1, 3)
+        self._check_pdb_columns(xyz)
         lines = []
         serial = 1
         for ri, res in enumerate(self.residues):

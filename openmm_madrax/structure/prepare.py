@@ -14,7 +14,10 @@ needs.  Readers are in :mod:`.records`, the PDBFixer repair in :mod:`.repair`.  
 * residues with more than one alternate location are an error unless ``altloc="first"`` (blank +
   ``A``, the reference preprocessing) or ``altloc="occupancy"`` (highest total occupancy);
 * missing heavy atoms are an error unless ``repair=True`` (PDBFixer adds them);
-* unknown atom names, duplicate atoms and NaN/inf coordinates are errors naming the atom and line.
+* unknown atom names, duplicate atoms, NaN/inf or astronomically large coordinates, element columns
+  that contradict an amino-acid atom's name, overlapping heavy atoms and peptide bonds between
+  residues that are not next to each other in the input (shuffled records) are errors naming the
+  atoms and lines (:mod:`.checks`).
 
 Every problem found is reported in one :class:`~openmm_madrax.errors.StructureError` that names
 the residues (chain, name, number, file line) and the option that resolves it.
@@ -27,7 +30,6 @@ differing by one).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import warnings
@@ -39,6 +41,7 @@ import numpy as np
 from .. import params
 from ..errors import MadraXWarning, StructureError
 from ..residues import CAPS, WATERS, parent_residue
+from .checks import coordinate_problem, element_conflicts, overlapping_atoms, peptide_bonds_out_of_order
 from .model import ResidueInfo, Structure, count_names, fmt_list
 from .records import AtomRecord, ReadResult, ResidueGroup, group_residues, read_file, records_from_mdtraj, records_from_openmm
 from .repair import pdbfixer_repair, replacement_parent
@@ -61,6 +64,11 @@ def _is_hydrogen(rec: AtomRecord) -> bool:
     if rec.element == "":
         return bool(_H_NAME.match(rec.name))
     return False
+
+
+def _canonical_name(residue: str, name: str) -> str:
+    """The canonical heavy-atom name of ``name`` (upper case) in standard residue ``residue``."""
+    return RESIDUE_ATOM_ALIASES.get((residue, name), ATOM_ALIASES.get(name, name))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -219,8 +227,7 @@ def _canonical_atoms(g: ResidueGroup, rn: str, heavy_table, madrax: bool, proble
     seen: Dict[str, AtomRecord] = {}
     atoms: List[AtomRecord] = []
     for r in g.records:
-        nm = r.name.upper()
-        nm = RESIDUE_ATOM_ALIASES.get((rn, nm), ATOM_ALIASES.get(nm, nm))
+        nm = _canonical_name(rn, r.name.upper())
         if nm not in allowed:
             if madrax:
                 unknown_dropped.append(r.where())
@@ -233,8 +240,9 @@ def _canonical_atoms(g: ResidueGroup, rn: str, heavy_table, madrax: bool, proble
                      f"particles {first.source_index} and {r.source_index}")
             problems.append(f"atom {nm} appears twice in {g.label} ({where})")
             continue
-        if not (math.isfinite(r.x) and math.isfinite(r.y) and math.isfinite(r.z)):
-            problems.append(f"non-finite coordinates ({r.x}, {r.y}, {r.z}) for {r.where()}")
+        bad_xyz = coordinate_problem(r)
+        if bad_xyz:
+            problems.append(bad_xyz)
         r.name = nm
         r.resname = rn
         seen[nm] = r
@@ -279,14 +287,23 @@ def prepare_records(result: ReadResult, *, altloc="error", drop_nonstandard=Fals
     n_input = len(records)
     if prep.madrax:
         records = _drop_hetatm(records, prep)
-    heavy = [r for r in records if not _is_hydrogen(r)]  # MadraX builds its own hydrogens
+    heavy_table = params.heavy_atoms()
+    keep_heavy: set = set()
+    if not prep.madrax:  # the reference preprocessing drops element H/D atoms, whatever their name
+        problems, keep_heavy = element_conflicts(records, heavy_table, _canonical_name)
+        if problems:
+            prep.issues.append(_Issue(f"{len(problems)} atom(s) with an element column that contradicts the atom "
+                                      f"name: {fmt_list(problems, 6)}",
+                                      "Correct the element columns (77-78 in PDB, type_symbol in mmCIF) or leave "
+                                      "them blank: amino-acid atoms are typed by their names."))
+    # MadraX builds its own hydrogens
+    heavy = [r for r in records if id(r) in keep_heavy or not _is_hydrogen(r)]
     n_h = len(records) - len(heavy)
     if n_h:
         log.info(f"{prep.source}: {n_h} hydrogen atoms ignored (MadraX places its own)")
     groups = group_residues(heavy)
     _resolve_altlocs(groups, altloc, prep)
     kinds = _classify_residues(groups, prep)
-    heavy_table = params.heavy_atoms()
     missing = _check_atoms(kinds, heavy_table, prep)
     keep_ns = _nonstandard_plan(kinds.nonstandard, result.modres, repair, drop_nonstandard, prep)
     if prep.issues:
@@ -434,9 +451,7 @@ def _check_atoms(kinds: _Residues, heavy_table, prep: _Preparation) -> Dict[int,
         if miss:
             missing[id(g)] = miss
     for g in kinds.nonstandard:
-        for r in g.records:
-            if not (math.isfinite(r.x) and math.isfinite(r.y) and math.isfinite(r.z)):
-                problems.append(f"non-finite coordinates ({r.x}, {r.y}, {r.z}) for {r.where()}")
+        problems += [p for p in map(coordinate_problem, g.records) if p]
     if unknown_dropped:
         prep.dropped["unknown_atoms"] = unknown_dropped
         prep.notes.append(f"preprocess=madrax: dropped {len(unknown_dropped)} atom(s) with names MadraX does not "
@@ -445,6 +460,12 @@ def _check_atoms(kinds: _Residues, heavy_table, prep: _Preparation) -> Dict[int,
         prep.issues.append(_Issue(f"{len(problems)} problem(s) with protein atoms: {fmt_list(problems, 8)}",
                                   "Fix these records in the input (rename or remove the atoms, or give real "
                                   "coordinates); hydrogens are ignored and need no fixing."))
+    overlaps, clashes = overlapping_atoms([a for g in kinds.protein for a in g.atoms])
+    for text in overlaps:
+        prep.issues.append(_Issue(text, "Overlapping atoms make the energy meaningless and its gradient undefined: "
+                                        "fix the coordinates (a file that stacks copies or conformers needs one "
+                                        "model / alternate location picked)."))
+    prep.notes += [f"{prep.source}: {text}" for text in clashes]
     return missing
 
 
@@ -561,6 +582,12 @@ def _assemble(protein: List[ResidueGroup], result: ReadResult, chain_breaks: str
     nxt = np.zeros(R, dtype=bool)
     breaks: List[str] = []
     index_of = [{atom_names[a]: a for a in range(res.atom_start, res.atom_stop)} for res in residues]
+    order = peptide_bonds_out_of_order([_with_line(g) for g in protein], [r.chain_index for r in residues],
+                                       [(r.resseq, r.icode) for r in residues], xyz[[ix["C"] for ix in index_of]], xyz[[ix["N"] for ix in index_of]],
+                                       PEPTIDE_BOND_MAX)
+    if order:
+        _raise(result.source, [_Issue(order[0], "The records are out of order: list the residues of each chain in "
+                                                 "sequence order (N to C terminus), each residue's atoms together.")])
     for k in range(R - 1):
         a, b = residues[k], residues[k + 1]
         if a.chain_index != b.chain_index:

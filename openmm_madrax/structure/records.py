@@ -265,6 +265,12 @@ def _cif_loops(lines: Sequence[str], categories: Sequence[str], source: str):
         cat = tag.split(".", 1)[0][1:].lower()
         return want.get(cat)
 
+    def item_of(tag: str, k: int) -> str:
+        if "." not in tag:
+            raise StructureError(f"{source}: line {k + 1}: CIF tag {tag!r} has no item name (_category.item); the "
+                                 "file is truncated or malformed")
+        return tag.split(".", 1)[1]
+
     def text_field(k: int) -> Tuple[str, int]:
         # lines[k] starts with ';' -> value up to the line that is just ';'
         parts = [lines[k][1:]]
@@ -286,6 +292,7 @@ def _cif_loops(lines: Sequence[str], categories: Sequence[str], source: str):
                 tags.append(lines[j].split()[0])
                 j += 1
             cat = category_of(tags[0]) if tags else None
+            short = [item_of(t, i + 1 + k) for k, t in enumerate(tags)] if cat is not None else []
             rows: List[Tuple[int, List[str]]] = []
             pending: List[str] = []
             start = j + 1
@@ -321,7 +328,6 @@ def _cif_loops(lines: Sequence[str], categories: Sequence[str], source: str):
                     raise StructureError(f"{source}: line {start}: the {cat} loop ends with an incomplete row "
                                          f"({len(pending)} of {len(tags)} values); the file is truncated or "
                                          "has an unquoted value with spaces")
-                short = [t.split(".", 1)[1] for t in tags]
                 if cat in found:
                     found[cat][1].extend(rows)
                 else:
@@ -337,7 +343,7 @@ def _cif_loops(lines: Sequence[str], categories: Sequence[str], source: str):
                 start = i + 1
                 while i < n and lines[i].lstrip().startswith("_") and category_of(lines[i].split()[0]) == cat:
                     parts = lines[i].split(None, 1)
-                    tags.append(parts[0].split(".", 1)[1])
+                    tags.append(item_of(parts[0], i))
                     rest = _cif_values(parts[1]) if len(parts) > 1 else []
                     i += 1
                     if not rest and i < n and lines[i].startswith(";"):

@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -62,7 +63,12 @@ def collect(files: Sequence[Path], hyper: Dict[str, float], progress: bool = Tru
             log.info("%s: %s", path, entry["status"])
             continue
         seen[entry["sha256"]] = str(path)
-        method, res = experimental_resolution(path)
+        try:
+            method, res = experimental_resolution(path)
+        except (OSError, EOFError) as exc:  # e.g. a .gz file that is not gzip data
+            entry["status"] = f"skipped: cannot read the file ({exc})"
+            log.warning("%s: %s", path, entry["status"])
+            continue
         entry["method"] = method
         entry["resolution"] = res
         if res is None:
@@ -90,6 +96,13 @@ def fit(files: Sequence[Path], hyper: Optional[Dict[str, float]] = None, seed: i
     """Fit every density; returns (arrays for the npz, metadata)."""
     hyper = dict(HYPER if hyper is None else hyper)
     corpus, parts = collect(files, hyper, progress)
+    if not parts:
+        from ..errors import MadraXError
+        from ..structure.model import fmt_list
+
+        reasons = [f"{os.path.basename(e['path'])}: {e['status'].split(chr(10))[0]}" for e in corpus]
+        raise MadraXError(f"none of the {len(corpus)} structure file(s) can be used for the fit ("
+                          f"{fmt_list(reasons, 3)})")
     return fit_collected(corpus, parts, hyper, seed=seed, command=command)
 
 
