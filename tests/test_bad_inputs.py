@@ -160,6 +160,7 @@ OUTPUT_OPTIONS = [
     (["md", UBIQUITIN, "-o", "{out}", "--steps", "1"], "dcd", "txt"),
     (["md", UBIQUITIN, "-o", "{tmp}/t.dcd", "--steps", "1", "--energies", "{out}"], "csv", None),
     (["md", UBIQUITIN, "-o", "{tmp}/t.dcd", "--steps", "1", "--checkpoint", "{out}"], "chk", None),
+    (["md", UBIQUITIN, "-o", "{tmp}/t.dcd", "--steps", "1", "--plot", "{out}"], "png", "xyz"),
     (["features", UBIQUITIN, "-o", "{out}"], "csv", None),
     (["features", UBIQUITIN, "-o", "{tmp}/f.csv", "--plot", "{out}"], "png", "xyz"),
     (["features", UBIQUITIN, "-o", "{tmp}/f.csv", "--frames", "{out}"], "npz", "txt"),
