@@ -79,7 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     with _cli_warnings():
         try:
             return int(args._run(args) or 0)
-        except (MadraXError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        except (MadraXError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
             print(f"openmm-madrax: error: {_one_line(exc)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:

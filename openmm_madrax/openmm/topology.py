@@ -21,11 +21,12 @@ def structure_from_topology(topology, positions=None, **load_options) -> Structu
     if load_options.get("repair"):
         raise ValueError("repair=True is not available for a force: repair the model first (PDBFixer, or "
                          "openmm_madrax.openmm.prepare_system), then build the force on the repaired topology")
-    if positions is None:
+    placeholder = positions is None
+    if placeholder:
         positions = _placeholder_positions(topology)
         if load_options.get("chain_breaks") is None:
             load_options["chain_breaks"] = "geometry"
-    structure = load(topology, positions, **load_options)
+    structure = load(topology, positions, check_geometry=not placeholder, **load_options)
     if np.any(structure.source_index < 0):
         raise StructureError("the prepared structure has atoms without a topology particle index")
     return structure

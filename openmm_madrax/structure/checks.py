@@ -36,12 +36,13 @@ MIN_ATOM_DISTANCE = 0.1
 CLOSE_ATOM_DISTANCE = 0.5
 
 
-def coordinate_problem(rec: AtomRecord) -> str:
-    """A description of what is wrong with the coordinates of ``rec``, or ``""``."""
+def coordinate_problem(rec: AtomRecord, check_range: bool = True) -> str:
+    """A description of what is wrong with the coordinates of ``rec``, or ``""`` (``check_range``:
+    also |x|, |y|, |z| <= :data:`MAX_COORDINATE`)."""
     xyz = (rec.x, rec.y, rec.z)
     if not all(math.isfinite(v) for v in xyz):
         return f"non-finite coordinates ({rec.x}, {rec.y}, {rec.z}) for {rec.where()}"
-    if max(abs(v) for v in xyz) > MAX_COORDINATE:
+    if check_range and max(abs(v) for v in xyz) > MAX_COORDINATE:
         return (f"coordinates ({rec.x:g}, {rec.y:g}, {rec.z:g}) of {rec.where()} are beyond "
                 f"+-{MAX_COORDINATE:g} A (not a structure in Angstrom)")
     return ""

@@ -77,7 +77,8 @@ def _canonical_name(residue: str, name: str) -> str:
 
 def load(source, positions=None, *, altloc: str = "error", drop_nonstandard: bool = False,
          repair: bool = False, chain_breaks: Optional[str] = None, model: Optional[int] = None,
-         preprocess: Optional[str] = None, name: Optional[str] = None, quiet: bool = False) -> Structure:
+         preprocess: Optional[str] = None, name: Optional[str] = None, quiet: bool = False,
+         check_geometry: bool = True) -> Structure:
     """Read and validate a protein structure.
 
     Parameters
@@ -112,6 +113,10 @@ def load(source, positions=None, *, altloc: str = "error", drop_nonstandard: boo
         name of the structure (default: the file name without extension).
     quiet
         do not emit the :class:`MadraXWarning` s (they stay in ``Structure.warnings``).
+    check_geometry
+        ``False`` only for set-up coordinates that are not a structure (an OpenMM topology without
+        positions, :mod:`openmm_madrax.openmm.topology`): skips the coordinate-range and
+        overlapping-atom checks (:mod:`.checks`); NaN/inf coordinates are still an error.
     """
     if preprocess not in (None, "madrax"):
         raise ValueError(f"preprocess must be None or 'madrax', not {preprocess!r}")
@@ -129,7 +134,7 @@ def load(source, positions=None, *, altloc: str = "error", drop_nonstandard: boo
     result, default_name = _read_any(source, positions, model)
     structure = prepare_records(result, altloc=altloc, drop_nonstandard=drop_nonstandard, repair=repair,
                                 chain_breaks=chain_breaks, model=model, preprocess=preprocess,
-                                name=name or default_name)
+                                name=name or default_name, check_geometry=check_geometry)
     if log.isEnabledFor(logging.INFO):
         log.info(structure.summary())
     if not quiet:
@@ -218,7 +223,7 @@ def _altloc_pick(g: ResidueGroup, mode: str) -> Optional[str]:
 
 
 def _canonical_atoms(g: ResidueGroup, rn: str, heavy_table, madrax: bool, problems: List[str],
-                     unknown_dropped: List[str]) -> List[str]:
+                     unknown_dropped: List[str], check_range: bool = True) -> List[str]:
     """Map atom names of a protein residue to the canonical heavy-atom names; returns the missing ones.
 
     Unknown names, duplicates and non-finite coordinates go to ``problems`` (or, for unknown names
@@ -240,7 +245,7 @@ def _canonical_atoms(g: ResidueGroup, rn: str, heavy_table, madrax: bool, proble
                      f"particles {first.source_index} and {r.source_index}")
             problems.append(f"atom {nm} appears twice in {g.label} ({where})")
             continue
-        bad_xyz = coordinate_problem(r)
+        bad_xyz = coordinate_problem(r, check_range)
         if bad_xyz:
             problems.append(bad_xyz)
         r.name = nm
@@ -261,6 +266,7 @@ class _Preparation:
     notes: List[str]
     dropped: Dict[str, List[str]] = field(default_factory=dict)
     issues: List[_Issue] = field(default_factory=list)
+    check_geometry: bool = True  # coordinate range and overlapping atoms (off for set-up placeholders)
 
 
 @dataclass
@@ -275,14 +281,15 @@ class _Residues:
 
 
 def prepare_records(result: ReadResult, *, altloc="error", drop_nonstandard=False, repair=False,
-                    chain_breaks="geometry", model=None, preprocess=None, name="structure") -> Structure:
+                    chain_breaks="geometry", model=None, preprocess=None, name="structure",
+                    check_geometry=True) -> Structure:
     """Validate and filter the atom records of one input (see the module docstring for the rules).
 
     Every problem that blocks scoring is collected first and reported in one
     :class:`~openmm_madrax.errors.StructureError` before any time is spent on a repair."""
     if not result.records:
         raise StructureError(f"{result.source}: no atoms (no ATOM/HETATM records); is this a structure file?")
-    prep = _Preparation(result.source, preprocess == "madrax", list(result.notes))
+    prep = _Preparation(result.source, preprocess == "madrax", list(result.notes), check_geometry=check_geometry)
     records, chosen_model, n_models = _select_model(result.records, model, prep)
     n_input = len(records)
     if prep.madrax:
@@ -447,11 +454,12 @@ def _check_atoms(kinds: _Residues, heavy_table, prep: _Preparation) -> Dict[int,
     unknown_dropped: List[str] = []
     missing: Dict[int, List[str]] = {}
     for g in kinds.protein:
-        miss = _canonical_atoms(g, g.parent, heavy_table, prep.madrax, problems, unknown_dropped)
+        miss = _canonical_atoms(g, g.parent, heavy_table, prep.madrax, problems, unknown_dropped,
+                                prep.check_geometry)
         if miss:
             missing[id(g)] = miss
     for g in kinds.nonstandard:
-        problems += [p for p in map(coordinate_problem, g.records) if p]
+        problems += [p for p in (coordinate_problem(r, prep.check_geometry) for r in g.records) if p]
     if unknown_dropped:
         prep.dropped["unknown_atoms"] = unknown_dropped
         prep.notes.append(f"preprocess=madrax: dropped {len(unknown_dropped)} atom(s) with names MadraX does not "
@@ -460,7 +468,8 @@ def _check_atoms(kinds: _Residues, heavy_table, prep: _Preparation) -> Dict[int,
         prep.issues.append(_Issue(f"{len(problems)} problem(s) with protein atoms: {fmt_list(problems, 8)}",
                                   "Fix these records in the input (rename or remove the atoms, or give real "
                                   "coordinates); hydrogens are ignored and need no fixing."))
-    overlaps, clashes = overlapping_atoms([a for g in kinds.protein for a in g.atoms])
+    overlaps, clashes = overlapping_atoms([a for g in kinds.protein for a in g.atoms]) if prep.check_geometry \
+        else ([], [])
     for text in overlaps:
         prep.issues.append(_Issue(text, "Overlapping atoms make the energy meaningless and its gradient undefined: "
                                         "fix the coordinates (a file that stacks copies or conformers needs one "
@@ -583,8 +592,8 @@ def _assemble(protein: List[ResidueGroup], result: ReadResult, chain_breaks: str
     breaks: List[str] = []
     index_of = [{atom_names[a]: a for a in range(res.atom_start, res.atom_stop)} for res in residues]
     order = peptide_bonds_out_of_order([_with_line(g) for g in protein], [r.chain_index for r in residues],
-                                       [(r.resseq, r.icode) for r in residues], xyz[[ix["C"] for ix in index_of]], xyz[[ix["N"] for ix in index_of]],
-                                       PEPTIDE_BOND_MAX)
+                                       [(r.resseq, r.icode) for r in residues], xyz[[ix["C"] for ix in index_of]],
+                                       xyz[[ix["N"] for ix in index_of]], PEPTIDE_BOND_MAX)
     if order:
         _raise(result.source, [_Issue(order[0], "The records are out of order: list the residues of each chain in "
                                                  "sequence order (N to C terminus), each residue's atoms together.")])
