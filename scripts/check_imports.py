@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "openmm_madrax"
 #: layers, lowest first: a module may import its own layer or lower ones only
 LAYERS = [
-    {"errors", "units", "params", "residues", "threads"},
+    {"errors", "units", "params", "residues", "threads", "outputs"},
     {"structure"},
     {"energy"},
     {"scoring", "openmm"},
