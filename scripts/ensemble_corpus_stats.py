@@ -40,10 +40,11 @@ def group(resname: str) -> str:
 def extract(files):
     import torch
 
-    from openmm_madrax.atomtypes import ONE_LETTER
+    from openmm_madrax.residues import ONE_LETTER
     from openmm_madrax.energy.torsions import TorsionChannels
     from openmm_madrax.errors import StructureError
-    from openmm_madrax.torsion_fit import HYPER, _PreProProbe, _prepare, experimental_resolution
+    from openmm_madrax.torsion_fit.corpus import _PreProProbe, _prepare, experimental_resolution
+    from openmm_madrax.torsion_fit.settings import HYPER
 
     rows: List[Dict] = []
     seqs: List[str] = []
@@ -89,7 +90,7 @@ def extract(files):
             q = [idx.get(n) for n in ("CA", "CB", "CG1", "CD1")]
             if None in q or not ok_atom[q].all():
                 continue
-            from openmm_madrax.mutate import _dihedral
+            from openmm_madrax.mutate.geometry import _dihedral
 
             ile.append((math.degrees(_dihedral(*(xyz[a] for a in q))), base + chains.index(int(res_chain[ri]))))
         # contact distances (residues >= 2 apart, same chain, B/occupancy filter)
@@ -184,7 +185,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", default=None, help="CSV of the per-(class, group) gains")
     args = p.parse_args()
-    from openmm_madrax.torsion_fit import HYPER, cluster_chains, list_files
+    from openmm_madrax.torsion_fit.corpus import cluster_chains, list_files
+    from openmm_madrax.torsion_fit.settings import HYPER
 
     files = list_files([str(c) for c in CORPUS])
     rows, seqs, ile, dists = extract(files)

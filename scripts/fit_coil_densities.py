@@ -40,10 +40,11 @@ def main():
     from openmm_madrax.energy.torsion_densities import read_npz
     from openmm_madrax.energy.torsions import TorsionChannels
     from openmm_madrax.errors import StructureError
-    from openmm_madrax.torsion_fit import (HYPER, PRE_PRO_CLASS, _PreProProbe, _prepare, cluster_chains,
-                                           experimental_resolution, fit_phipsi_density, list_files, select_bb_kappa,
-                                           sha256_of)
-    from openmm_madrax.atomtypes import ONE_LETTER
+    from openmm_madrax.torsion_fit.bspline import fit_phipsi_density, select_bb_kappa
+    from openmm_madrax.torsion_fit.corpus import (_PreProProbe, _prepare, cluster_chains, experimental_resolution,
+                                                  list_files, sha256_of)
+    from openmm_madrax.torsion_fit.settings import HYPER, PRE_PRO_CLASS
+    from openmm_madrax.residues import ONE_LETTER
 
     files = list_files([str(c) for c in CORPUS])
     rows = []  # (class, phi, psi, chain id, coil)

@@ -55,10 +55,11 @@ def _argv(variant: str, path: str, out) -> list:
         "features-simulate": ["features", "--simulate", path, "--ns", "0.00001", "--report-interval", "1",
                               "-o", str(out / "features.csv"), "--no-progress", "--platform", "Reference"],
         "fit-torsions": ["fit-torsions", path, "-o", str(out / "densities.npz"), "--quiet"],
+        "ensemble": ["ensemble", path, "-o", str(out / "ens"), "--n", "2", "--no-progress"],
     }[variant]
 
 
-VARIANTS = ["score", "minimize", "md", "ddg", "features", "features-simulate", "fit-torsions"]
+VARIANTS = ["score", "minimize", "md", "ddg", "features", "features-simulate", "fit-torsions", "ensemble"]
 
 
 def test_every_cli_command_is_in_the_matrix():
@@ -186,9 +187,25 @@ def test_output_arguments_checked_first(argv, ext, wrong, tmp_path, capsys, no_w
         assert "before the output arguments" not in err, (what, err)
 
 
+#: commands whose output is a folder (created inside an existing folder)
+FOLDER_OUTPUT_OPTIONS = [["ensemble", "MSEQWK", "-o", "{out}", "--n", "2", "--no-progress"]]
+
+
+@pytest.mark.parametrize("argv", FOLDER_OUTPUT_OPTIONS, ids=[str(a[0]) for a in FOLDER_OUTPUT_OPTIONS])
+def test_output_folders_checked_first(argv, tmp_path, capsys, no_work):
+    a_file = tmp_path / "a_file.txt"
+    a_file.write_text("x")
+    cases = {"missing parent": (tmp_path / "nope" / "out", "does not exist"),
+             "file as parent": (a_file / "out", "is a file, not a folder"),
+             "file as folder": (a_file, "is a file")}
+    for what, (out, fragment) in cases.items():
+        rc, err = _run_cli([str(a).replace("{out}", str(out)) for a in argv], capsys)
+        _assert_one_error(rc, err, fragment)
+
+
 def test_every_output_command_is_covered():
     """Every command that writes files is in OUTPUT_OPTIONS (score and ddg write to stdout by default)."""
-    assert {str(a[0]) for a, _, _ in OUTPUT_OPTIONS} == set(COMMANDS)
+    assert {str(a[0]) for a, _, _ in OUTPUT_OPTIONS} | {str(a[0]) for a in FOLDER_OUTPUT_OPTIONS} == set(COMMANDS)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from openmm_madrax.ensembles.sampling import GRID, TorsionSampler, backbone_clas
 from openmm_madrax.ensembles.sequences import residue_names
 from openmm_madrax.ensembles.weights import boltzmann_weights, effective_sample_size
 
-from conftest import UBIQUITIN, quiet  # noqa: E402
+from helpers import UBIQUITIN, quiet  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 ALL20 = "MSEQWKLPGAFYRDNTIVHCPPGP"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import time
 
+from . import add_structure_options, load_kwargs
+
 HELP = "conformational ensembles of disordered proteins from sequence (MadraX-weighted)"
 DESCRIPTION = """Weighted all-heavy-atom conformational ensembles from sequence (docs/ensembles.md).
 
@@ -39,21 +41,36 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
     p.add_argument("--no-plot", dest="plot", action="store_false", help="no per-sequence plot")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    add_structure_options(p)
 
 
-def _records(text: str):
+def check_output_dir(path: str) -> str:
+    """OUTDIR may exist (as a folder) or be created in an existing folder; checked before any work."""
+    from ..errors import MadraXError
+
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise MadraXError(f"output folder {path!r} is a file")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        probe = parent
+        while probe and not os.path.exists(probe):
+            probe = os.path.dirname(probe)
+        if probe and not os.path.isdir(probe):
+            raise MadraXError(f"output folder {path!r}: {probe} is a file, not a folder")
+        raise MadraXError(f"output folder {path!r}: the folder {parent} does not exist; create it first")
+    return path
+
+
+def _records(text: str, lk: dict):
     from ..ensembles.sequences import parse_input
 
     kind, recs = parse_input(text)
     if kind != "structure":
         return recs
-    import warnings
-
     from .. import load
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        st = load(recs[0][1], altloc="first", drop_nonstandard=True, quiet=True)
+    st = load(recs[0][1], **lk)
     base = recs[0][0]
     out = []
     for cid in st.chain_ids:
@@ -65,16 +82,27 @@ def _records(text: str):
 
 def run(args) -> int:
     import pandas as pd
-    import torch
     from tqdm.auto import tqdm
 
     from ..ensembles import DEFAULT_ENERGY_SCALE, build_ensemble
     from ..errors import MadraXError
+    from ..threads import torch_threads
 
-    torch.set_num_threads(1)
+    check_output_dir(args.outdir)
     if args.n < 1:
         raise MadraXError(f"--n must be >= 1, got {args.n}")
-    records = _records(args.input)
+    if not (200.0 <= args.temperature <= 400.0):
+        raise MadraXError(f"--temperature must be in kelvin (200-400), got {args.temperature}")
+    if not (0.0 <= args.ionic_strength <= 5.0):
+        raise MadraXError(f"--ionic-strength must be in mol/L (0-5), got {args.ionic_strength}")
+    records = _records(args.input, load_kwargs(args))
+    if not records:
+        raise MadraXError(f"{args.input}: no chain with at least 2 residues to build")
+    with torch_threads(1):  # small tensors: one torch thread is fastest
+        return _run(args, records, pd, tqdm, build_ensemble, DEFAULT_ENERGY_SCALE)
+
+
+def _run(args, records, pd, tqdm, build_ensemble, default_scale) -> int:
     os.makedirs(args.outdir, exist_ok=True)
     t0 = time.perf_counter()
     rows, per_res = [], []
@@ -82,7 +110,7 @@ def run(args) -> int:
     for rid, seq in it:
         ens = build_ensemble(seq, args.n, temperature=args.temperature, ionic_strength=args.ionic_strength,
                              seed=args.seed, reweight=args.reweight, progress=args.progress, name=rid,
-                             energy_scale=DEFAULT_ENERGY_SCALE if args.energy_scale is None else args.energy_scale,
+                             energy_scale=default_scale if args.energy_scale is None else args.energy_scale,
                              device=args.device)
         ens.save(args.outdir, rid)
         if args.plot:

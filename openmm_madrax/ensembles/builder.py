@@ -46,7 +46,7 @@ def _get(table, resname):
 @lru_cache(maxsize=None)
 def ideal_side_chain(resname: str):
     """Template side-chain recipes with planar / staggered values snapped (see module doc)."""
-    from ..mutate import side_chain_geometry
+    from ..mutate.geometry import side_chain_geometry
 
     out = []
     for r in side_chain_geometry(resname):
@@ -67,7 +67,7 @@ def ideal_side_chain(resname: str):
 
 
 def atom_order(resname: str, last: bool) -> List[str]:
-    from ..mutate import residue_atom_order
+    from ..mutate.build import residue_atom_order
 
     return residue_atom_order(resname, last)
 

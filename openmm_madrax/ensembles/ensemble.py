@@ -234,7 +234,18 @@ def _device(device):
     return torch.device(device)
 
 
-def build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, ionic_strength: float = 0.15,
+def build_ensemble(sequence: str, n: int = 200, *, threads: Optional[int] = None, **kwargs) -> "Ensemble":
+    """N weighted all-heavy-atom conformers of a sequence; see :func:`_build_ensemble` for the
+    keyword arguments (temperature, ionic_strength, seed, structure, reweight, progress, ...).
+    ``threads``: torch intra-op threads for the call (default 1, or OPENMM_MADRAX_TORCH_THREADS;
+    restored afterwards)."""
+    from ..threads import default_torch_threads, torch_threads
+
+    with torch_threads(default_torch_threads() if threads is None else int(threads)):
+        return _build_ensemble(sequence, n, **kwargs)
+
+
+def _build_ensemble(sequence: str, n: int = 200, *, temperature: float = 298.0, ionic_strength: float = 0.15,
                    seed: int = 0, structure=None, reweight: bool = True, progress: bool = False,
                    name: Optional[str] = None, energy_scale: float = DEFAULT_ENERGY_SCALE,
                    burial: str = DEFAULT_BURIAL, min_ess: Optional[float] = None, max_rounds: int = 4,

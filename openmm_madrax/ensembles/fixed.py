@@ -59,7 +59,7 @@ def parse_ranges(fixed, L: int, name: str = "fixed") -> np.ndarray:
 def plddt_of(path: str, structure) -> Optional[np.ndarray]:
     """Per-residue B-factor of CA when the file looks like a predicted model (all in 0-100 and
     not constant), else None."""
-    from ..io import read_file
+    from ..structure.records import read_file
 
     res = read_file(path)
     first = min(r.model for r in res.records)
@@ -124,7 +124,7 @@ def fixed_parts(structure, top: Topology, fixed=None, path: Optional[str] = None
     phi = np.full(L, np.nan)
     psi = np.full(L, np.nan)
     chi = np.full((L, 5), np.nan)
-    from ..mutate import chi_definitions
+    from ..mutate.geometry import chi_definitions
 
     for a, b in domains:
         for k in range(a, b + 1):
@@ -155,8 +155,6 @@ def fixed_parts(structure, top: Topology, fixed=None, path: Optional[str] = None
 
 def chain_of(structure, chain: Optional[str]):
     """The residues of one chain of a prepared structure as a one-chain structure (no breaks)."""
-    from ..mutate import sub_structure
-
     chains = list(structure.chain_ids)
     if chain is None:
         if len(chains) > 1:
@@ -164,7 +162,7 @@ def chain_of(structure, chain: Optional[str]):
         chain = chains[0]
     if chain not in chains:
         raise SequenceError(f"{structure.name}: no chain {chain!r} (chains: {', '.join(chains)})")
-    sub = sub_structure(structure, [chain]) if len(chains) > 1 else structure
+    sub = structure.select_chains(chain) if len(chains) > 1 else structure
     breaks = [k for k in range(sub.n_residues - 1) if not sub.next_consecutive[k]]
     if breaks:
         where = ", ".join(sub.residues[k].label for k in breaks[:5])
