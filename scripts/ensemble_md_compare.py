@@ -28,7 +28,6 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "idp_rg"
 
 
 def run_md(pdb: str, mode: str, T: float, ps: float, seed: int, outcsv: Path):
-    import mdtraj
     import openmm
     from openmm import app, unit
 

@@ -11,7 +11,6 @@ The defaults were chosen by grouped cross-validation on these proteins
 (scripts/ensemble_rg_cv.py), so these are in-sample numbers; the CV error is the validation one.
 """
 import argparse
-import math
 import time
 from pathlib import Path
 

@@ -265,7 +265,7 @@ def test_bad_sequences_give_clear_errors(tmp_path):
 
 def test_conditions_enter_the_energy():
     from openmm_madrax import energy_module
-    from openmm_madrax.ensembles.energy import condition_constants, madrax_module, sequence_structure
+    from openmm_madrax.ensembles.energy import condition_constants, madrax_module
 
     ens = build_ensemble("KKKKEEEEKKKKEEEE", 2, reweight=False)
     st = ens.structure

@@ -3,7 +3,7 @@ per-residue helix / PPII fractions, contact maps (all weighted by the ensemble w
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 

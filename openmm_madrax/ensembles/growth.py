@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from .builder import BOND_C_O as BOND_C_O_
-from .builder import MAX_ATOMS, ChainBuilder
+from .builder import ChainBuilder
 from .sampling import TorsionSampler, backbone_classes, restype_index, PRO
 
 #: contact distances (A): about the 0.5 % quantile of heavy-atom distances between residues two or
