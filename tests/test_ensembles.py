@@ -159,6 +159,22 @@ def test_phi_psi_histograms_reproduce_fitted_densities():
         h /= h.sum()
         tv = 0.5 * np.abs(h - p).sum()
         assert tv < 0.06, (seq[k], tv)
+    # the same from built conformers: phi/psi measured on the coordinates of unweighted chains
+    seq2 = "GAPSDVG"
+    rn2 = residue_names(seq2)
+    b = ChainBuilder(rn2)
+    X, _ = ChainGrower(b, s).build_free(np.random.default_rng(5), 4000)
+    X = X.numpy()
+    cls2 = backbone_classes(restype_index(rn2), s.pre_pro_class)
+    for k in range(1, len(seq2) - 1):
+        a, p_, n_ = _atoms(b, k), _atoms(b, k - 1), _atoms(b, k + 1)
+        ph = np.radians(_dih(X[:, p_["C"]], X[:, a["N"]], X[:, a["CA"]], X[:, a["C"]]))
+        ps = np.radians(_dih(X[:, a["N"]], X[:, a["CA"]], X[:, a["C"]], X[:, n_["N"]]))
+        p = np.exp(lp[cls2[k]]).reshape(12, cell, 12, cell).sum((1, 3))
+        p /= p.sum()
+        h, _, _ = np.histogram2d(ph, ps, bins=12, range=[[-math.pi, math.pi]] * 2)
+        h /= h.sum()
+        assert 0.5 * np.abs(h - p).sum() < 0.07, (seq2[k], 0.5 * np.abs(h - p).sum())
     # the sampler's tables are the density modules' ln p (spline) at the cell centres: the coil
     # library (default) and the full densities of channel 7
     from openmm_madrax.energy.torsion_densities import TorsionDensities, load_densities, read_npz
