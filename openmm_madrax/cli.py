@@ -24,6 +24,7 @@ COMMANDS = {
     "md": "md",
     "ddg": "ddg",
     "features": "features",
+    "llps": "llps",
 }
 
 
