@@ -131,7 +131,7 @@ def coil_conformers(sequence: str, n: int, seed: int = 0) -> np.ndarray:
     return batch_coil_conformers([sequence] * n, seed=seed) if n else np.zeros((0, _n_atoms(sequence), 3))
 
 
-CANDIDATES = 12
+CANDIDATES = 8
 WINDOW_BACK = 60
 MAX_SLOTS = 14
 

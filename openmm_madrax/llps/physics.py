@@ -74,9 +74,9 @@ class PhysicsOptions:
     core: int = 24
     flank: int = 4
     conformer_sets: int = 2
-    rounds: int = 6
-    trials: int = 8
-    relax_steps: int = 2
+    rounds: int = 4
+    trials: int = 6
+    relax_steps: int = 1
     gap: float = 4.0
     burial: str = "foldx"
     seed: int = 0
@@ -286,10 +286,10 @@ class PhysicsEncoder:
     """Builds :class:`PhysicsProfile` s (see the module doc).  One instance per process is enough;
     it holds no per-protein state."""
 
-    SKIN = 2.0  # A, Verlet skin of the encoder's module
+    SKIN = 2.5  # A, Verlet skin of the encoder's module
     MAX_SEGMENTS = 100  # segments per assembly (longer sequences: several assemblies)
-    MAX_STEP = 0.2  # A per relaxation step (translation)
-    MAX_TURN = math.radians(1.0)  # per relaxation step (rotation about the chain centroid)
+    MAX_STEP = 0.3  # A per relaxation step (translation)
+    MAX_TURN = math.radians(1.5)  # per relaxation step (rotation about the chain centroid)
     F0 = 5.0  # kcal/mol/A: force at which the step is ~76 % of MAX_STEP
     TAU0 = 50.0  # kcal/mol: torque scale
 
