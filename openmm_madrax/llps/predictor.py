@@ -241,7 +241,7 @@ def predict_protein(predictor: LLPSPredictor, record: Union[Record, Tuple[str, s
     out, table = predictor._forward(inp)
     row.update({"length": len(seq), **out})
     row["disordered_fraction"] = float((inp.disorder >= 0.5).mean())
-    row["sticker_energy_per_residue"] = float(table[[c for c in table if c.startswith("inter_energy_")]].sum(1).mean())
+    row["sticker_energy_per_residue"] = float(table[[c for c in table if c.startswith("inter_energy_")]].sum(axis=1).mean())
     top = _top_region(table["attribution"].values)
     row["top_region"] = f"{top[0] + 1}-{top[1]}" if top else ""
     row["physics_cached"] = bool(cached)
