@@ -25,6 +25,7 @@ COMMANDS = {
     "ddg": "ddg",
     "features": "features",
     "llps": "llps",
+    "ensemble": "ensemble",
 }
 
 
