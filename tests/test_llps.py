@@ -268,3 +268,15 @@ def test_predict_structure_input(tmp_path):
     pred = LLPSPredictor([LLPSNet()], FAST, cache=False)
     df = pred.predict(str(UBIQUITIN), progress=False)
     assert list(df["id"]) == ["1ubi"] and int(df["length"].iloc[0]) == 76 and df["error"].iloc[0] == ""
+
+
+def test_ensemble_generator_option():
+    """The project's ensemble generator plugs in through one option (and changes the cache key)."""
+    pytest.importorskip("openmm_madrax.ensembles")
+    opt = PhysicsOptions(rounds=1, conformer_sets=1, trials=1, generator="ensembles")
+    p = physics_profile("MKWYDSGSRRGSYN", opt)
+    assert np.isfinite(p.intra).all() and (p.intra != 0).any()
+    from openmm_madrax.llps.physics import cache_key
+
+    assert cache_key("MK", opt) != cache_key("MK", PhysicsOptions(rounds=1, conformer_sets=1, trials=1))
+    assert "generator" not in PhysicsOptions().key()

@@ -1,8 +1,14 @@
 """Conformers of a sequence for the physics encoder (all heavy atoms, Angstrom).
 
-One function, :func:`sequence_conformers`, is what the encoder calls.  It uses the project's
-sequence -> ensemble generator (:func:`openmm_madrax.ensembles.build_ensemble`) when that module
-is installed and otherwise this module's own simple generator, :func:`coil_conformers`:
+The encoder takes its conformers from here, with ``PhysicsOptions.generator`` choosing the
+source: ``"coil"`` (default), this module's own statistical-coil generator
+(:func:`batch_coil_conformers`, one conformer per segment, vectorised over segments), or
+``"ensembles"``, the project's sequence -> ensemble generator
+(:func:`openmm_madrax.ensembles.build_ensemble`, whole chains, then cut into segments).  The
+default is "coil" for cost: for the 504-residue test protein, two whole-chain conformers from
+``build_ensemble(reweight=False)`` took 5.2 s against 0.6 s for the segments of two rounds here
+(one thread, loaded machine), and the encoder's budget is 10 s per 500 residues in total.
+The coil generator:
 
 * backbone by natural extension of reference frames (NeRF) with ideal bond lengths and angles
   (Engh & Huber 1991), trans peptide bonds, (phi, psi) drawn independently per residue from the
@@ -366,7 +372,30 @@ def _chain_id(k: int) -> str:
     return letters[k % len(letters)] + ("" if k < len(letters) else str(k // len(letters)))
 
 
+GENERATORS = ("coil", "ensembles")
+
+
+def chain_conformers(sequence: str, n: int, seed: int = 0, generator: str = "coil") -> List[np.ndarray]:
+    """``n`` conformers of a whole chain, each (atoms, 3) in :func:`chain_structure` atom order.
+
+    ``generator="ensembles"``: the project's sequence -> ensemble generator
+    (:func:`openmm_madrax.ensembles.build_ensemble`, ``reweight=False``: its torsion-density
+    builder with self-avoidance, no MadraX weights); ``"coil"``: :func:`batch_coil_conformers`."""
+    if generator == "coil":
+        return batch_coil_conformers([sequence] * n, seed=seed)
+    if generator != "ensembles":
+        raise ValueError(f"generator must be one of {GENERATORS}, not {generator!r}")
+    from ..ensembles import build_ensemble
+
+    ens = build_ensemble(sequence, n=n, seed=seed, reweight=False)
+    st = ens.structure
+    index = {}
+    for a in range(st.n_atoms):
+        index[(int(st.atom_residue[a]), st.atom_names[a])] = a
+    order = [index[(i, name)] for i, rn in enumerate(residue_names(sequence)) for name in residue_atom_order(rn, False)]
+    return [np.asarray(ens.coords[k][order], np.float64) for k in range(n)]
+
+
 def batch_segment_conformers(sequences: Sequence[str], seed: int = 0) -> List[np.ndarray]:
-    """The encoder's conformer source: one conformer per sequence, (atoms, 3) Angstrom in
-    :func:`chain_structure` atom order.  The one place that chooses the generator (module doc)."""
+    """One statistical-coil conformer per (segment) sequence (:func:`batch_coil_conformers`)."""
     return batch_coil_conformers(sequences, seed=seed)

@@ -57,7 +57,7 @@ import torch
 
 from .. import params
 from ..structure import Structure
-from .conformers import batch_segment_conformers, chain_structure
+from .conformers import GENERATORS, batch_segment_conformers, chain_conformers, chain_structure
 
 ENCODER_VERSION = 1
 N_CHANNELS = 11
@@ -81,10 +81,13 @@ class PhysicsOptions:
     burial: str = "foldx"
     seed: int = 0
     coefficients: bool = True
+    generator: str = "coil"
 
     def key(self) -> dict:
         d = asdict(self)
         d["encoder_version"] = ENCODER_VERSION
+        if d["generator"] == "coil":  # the default generator is implied (caches made before the option stay valid)
+            del d["generator"]
         return d
 
 
@@ -296,6 +299,8 @@ class PhysicsEncoder:
     def __init__(self, options: PhysicsOptions = PhysicsOptions()):
         if options.burial not in ("madrax", "foldx"):
             raise ValueError(f"burial must be 'madrax' or 'foldx', not {options.burial!r}")
+        if options.generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {GENERATORS}, not {options.generator!r}")
         self.options = options
 
     def profile(self, sequence: str) -> PhysicsProfile:
@@ -316,12 +321,15 @@ class PhysicsEncoder:
         for w, (_, _, c0, c1) in enumerate(segs):
             window[c0:c1] = w
         seed_base = int.from_bytes(hashlib.sha256(f"{sequence}|{opt.seed}".encode()).digest()[:8], "little")
+        chains = None
+        if opt.generator != "coil":  # whole-chain conformers, cut into segments per chunk
+            chains = chain_conformers(sequence, S, seed=seed_base % (2 ** 63), generator=opt.generator)
         atom_res, atom_type, coef_alone, coef_inter = [], [], [], []
         # long sequences in chunks of segments (bounded memory); each chunk is one assembly
         for c, first in enumerate(range(0, len(segs), self.MAX_SEGMENTS)):
             chunk = segs[first:first + self.MAX_SEGMENTS]
             rng = np.random.default_rng([seed_base, c])
-            asm, ca, ci = self._chunk(sequence, chunk, rng, intra, inter)
+            asm, ca, ci = self._chunk(sequence, chunk, rng, intra, inter, chains)
             atom_res.append(asm.core_residue[asm.structure.atom_residue[asm.core_atoms]])
             atom_type.append(asm.atom_type)
             coef_alone.append(ca)
@@ -331,7 +339,8 @@ class PhysicsEncoder:
                               coef_alone=np.concatenate(coef_alone, axis=1), coef_inter=np.concatenate(coef_inter, axis=1),
                               options=opt.key(), seconds=time.perf_counter() - t0)
 
-    def _chunk(self, sequence: str, segs, rng: np.random.Generator, intra: np.ndarray, inter: np.ndarray):
+    def _chunk(self, sequence: str, segs, rng: np.random.Generator, intra: np.ndarray, inter: np.ndarray,
+               chains: Optional[List[np.ndarray]] = None):
         from ..scoring import energy_module
 
         opt = self.options
@@ -350,7 +359,10 @@ class PhysicsEncoder:
         seqs = asm.chain_sequences(sequence)
         confs, e_alone, c_alone = [], [], []
         for k in range(S):
-            confs.append(batch_segment_conformers(seqs, seed=int(rng.integers(2 ** 63))))
+            if chains is None:
+                confs.append(batch_segment_conformers(seqs, seed=int(rng.integers(2 ** 63))))
+            else:
+                confs.append(self._cut(asm, sequence, chains[k]))
             if k == 0:
                 module.fix_frames(torch.as_tensor(self._apart(asm, confs[0]), dtype=torch.float32))
             e_al, c_al = self._score(module, self._apart(asm, confs[k]), opt.coefficients)
@@ -433,6 +445,18 @@ class PhysicsEncoder:
                 rot = _rodrigues(axis, angle)
                 x = torch.einsum("nij,nj->ni", rot[chain_of], r) + com[chain_of] + shift[chain_of]
         return x.double().numpy()
+
+    @staticmethod
+    def _cut(asm: Assembly, sequence: str, chain_xyz: np.ndarray) -> List[np.ndarray]:
+        """Segment conformers cut from a whole-chain conformer (chain_structure atom order)."""
+        from ..mutate import residue_atom_order
+        from .conformers import residue_names
+
+        starts = np.cumsum([0] + [len(residue_atom_order(rn, False)) for rn in residue_names(sequence)])
+        out = [chain_xyz[starts[s0]:starts[s1]] for s0, s1, _, _ in asm.segs]
+        if asm.extra_of >= 0:
+            out.append(out[asm.extra_of])
+        return out
 
     @staticmethod
     def _apart(asm: Assembly, confs: List[np.ndarray]) -> np.ndarray:
