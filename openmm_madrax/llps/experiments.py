@@ -14,7 +14,8 @@ import torch
 
 from .data import grouped_folds
 from .physics import PhysicsCache, PhysicsOptions
-from .train import TASKS, TrainConfig, cross_validate, inner_split, load_examples, predict, summary_table, task_aurocs, train
+from .train import (TASKS, TrainConfig, cross_validate, inner_split, load_examples, markdown_table, predict,
+                    summary_table, task_aurocs, train)
 
 VARIANTS = {
     "sequence-only": dict(inputs="sequence"),
@@ -66,7 +67,8 @@ def run_cv(cache_dir, out_dir, variants: Sequence[str] = ("sequence-only", "phys
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache = PhysicsCache(cache_dir, PhysicsOptions())
-    ppmc, ppmc_ex, csat, csat_ex = load_examples(cache, only_cached=only_cached, log=log)
+    need_physics = any(VARIANTS[v].get("inputs") != "sequence" for v in variants)
+    ppmc, ppmc_ex, csat, csat_ex = load_examples(cache, only_cached=only_cached, log=log, physics=need_physics)
     folds = {"ppmc": grouped_folds(ppmc["label3"].values, ppmc["cluster"].values, n_folds, seed),
              "csat": grouped_folds(csat["censored"].values.astype(int), csat["group"].values, n_folds, seed)}
     pd.DataFrame({"id": ppmc["id"], "cluster": ppmc["cluster"], "cls": ppmc["cls"], "fold": folds["ppmc"]}).to_csv(
@@ -95,7 +97,7 @@ def run_cv(cache_dir, out_dir, variants: Sequence[str] = ("sequence-only", "phys
         m.to_csv(out / f"metrics_{name.replace(' ', '_').replace('+', 'plus').replace('/', '_')}.csv", index=False)
     summ = summary_table(metrics)
     summ.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text(summ.to_markdown(index=False) if hasattr(summ, "to_markdown") else summ.to_string())
+    (out / "summary.md").write_text(markdown_table(summ) + "\n")
     print(summ.to_string(index=False), file=log, flush=True)
     return summ
 

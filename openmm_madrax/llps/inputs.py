@@ -70,8 +70,9 @@ class InputBuilder:
                 np.save(p, d)
         return [out[i] for i in range(len(phys_seqs))]
 
-    def build(self, ids: Sequence[str], sequences: Sequence[str], progress=None) -> List[ProteinInput]:
-        """Inputs of cleaned sequences (see :func:`~openmm_madrax.llps.sequences.clean_sequence`)."""
+    def build(self, ids: Sequence[str], sequences: Sequence[str], progress=None, physics: bool = True) -> List[ProteinInput]:
+        """Inputs of cleaned sequences (see :func:`~openmm_madrax.llps.sequences.clean_sequence`);
+        ``physics=False``: all-zero profiles (for models that do not read them)."""
         phys = [physics_sequence(s) for s in sequences]
         dis = self.disorder(phys)
         out = []
@@ -79,7 +80,21 @@ class InputBuilder:
         if progress is not None:
             it = progress(it)
         for i in it:
-            prof = self.cache(phys[i])
+            prof = self.cache(phys[i]) if physics else zero_profile(phys[i], self.cache.options)
             out.append(ProteinInput(ids[i], sequences[i], sequence_features(network_sequence(sequences[i]), dis[i]),
                                     prof, dis[i]))
         return out
+
+
+def zero_profile(sequence: str, options) -> PhysicsProfile:
+    """An all-zero :class:`PhysicsProfile` of the right shapes (no atoms)."""
+    from .physics import segments
+
+    L = len(sequence)
+    S = max(1, min(options.conformer_sets, options.rounds))
+    window = np.zeros(L, np.int64)
+    for w, (_, _, c0, c1) in enumerate(segments(L, options.core, options.flank)):
+        window[c0:c1] = w
+    return PhysicsProfile(sequence, np.zeros((S, L, 11), np.float32), np.zeros((options.rounds, L, 11), np.float32),
+                          window, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((S, 0, 3), np.float32),
+                          np.zeros((options.rounds, 0, 3), np.float32), options.key())

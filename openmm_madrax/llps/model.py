@@ -191,6 +191,12 @@ class _ConvBlock(nn.Module):
         return self.norm(h + self.drop(torch.nn.functional.gelu(y)))
 
 
+#: the SIMULATED-c_sat head predicts (log10 c_sat / uM - CSAT_CENTER) / CSAT_SCALE (fixed constants,
+#: about the mean and spread of the csat_sim training values, so the head starts in range)
+CSAT_CENTER = 2.5
+CSAT_SCALE = 1.2
+
+
 class LLPSNet(nn.Module):
     """Sequence + MadraX physics -> (driver / client-only / neither) logits and SIMULATED-c_sat head.
 
@@ -199,13 +205,14 @@ class LLPSNet(nn.Module):
     identity, hydropathy or disorder).
     """
 
-    def __init__(self, width: int = 32, heads: int = 4, kernel: int = 9, dilations: Sequence[int] = (1, 2, 4),
-                 dropout: float = 0.1, inputs: str = "full", finetune: bool = False):
+    def __init__(self, width: int = 32, heads: int = 4, kernel: int = 9, dilations: Sequence[int] = (1, 2),
+                 dropout: float = 0.1, inputs: str = "full", finetune: bool = False, pool: int = 4):
         super().__init__()
         if inputs not in ("full", "sequence", "physics"):
             raise ValueError(f"inputs must be 'full', 'sequence' or 'physics', not {inputs!r}")
         self.config = dict(width=width, heads=heads, kernel=kernel, dilations=list(dilations), dropout=dropout,
-                           inputs=inputs, finetune=finetune)
+                           inputs=inputs, finetune=finetune, pool=pool)
+        self.pool = int(pool)
         self.inputs = inputs
         self.finetune = finetune
         self.w_intra = nn.Parameter(torch.ones(N_CHANNELS))
@@ -217,7 +224,10 @@ class LLPSNet(nn.Module):
         self.register_buffer("phys_scale", torch.ones(N_PHYS))
         n_in = (N_SEQ if inputs != "physics" else 0) + (N_PHYS if inputs != "sequence" else 0)
         self.embed = nn.Linear(n_in, width)
-        self.blocks = nn.ModuleList([_ConvBlock(width, kernel, d, dropout) for d in dilations])
+        # one block at residue resolution, then average pooling by ``pool`` residues and blocks of
+        # kernel 5 at the coarser resolution (receptive field ~ kernel + pool * 4 * sum(dilations))
+        self.local = _ConvBlock(width, kernel, 1, dropout)
+        self.blocks = nn.ModuleList([_ConvBlock(width, 5, d, dropout) for d in dilations])
         self.attn = nn.Linear(width, heads)
         pooled = width * heads + width + 1
         self.cls_head = nn.Sequential(nn.Linear(pooled, 32), nn.GELU(), nn.Dropout(dropout), nn.Linear(32, 3))
@@ -270,7 +280,16 @@ class LLPSNet(nn.Module):
         x = torch.cat([inputs[k] for k in ("seq", "phys") if k in inputs], dim=-1)
         mask = batch.mask
         maskf = mask.to(x.dtype)
-        h = self.embed(x)
+        h = self.local(self.embed(x), maskf) * maskf.unsqueeze(-1)
+        if self.pool > 1:  # average over blocks of ``pool`` residues (padding excluded)
+            P = self.pool
+            B, L, C = h.shape
+            pad = (-L) % P
+            hp = torch.nn.functional.pad(h, (0, 0, 0, pad)).view(B, -1, P, C).sum(2)
+            cnt = torch.nn.functional.pad(maskf, (0, pad)).view(B, -1, P).sum(2)
+            h = hp / cnt.clamp(min=1.0).unsqueeze(-1)
+            maskf = (cnt > 0).to(h.dtype)
+            mask = cnt > 0
         for blk in self.blocks:
             h = blk(h, maskf)
         h = h * maskf.unsqueeze(-1)
@@ -280,7 +299,8 @@ class LLPSNet(nn.Module):
         mean = h.sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)
         g = torch.log(batch.length.clamp(min=1.0)).unsqueeze(1) / 8.0
         pooled = torch.cat([z, mean, g], dim=1)
-        return {"logits": self.cls_head(pooled), "log10_csat": self.csat_head(pooled).squeeze(1), "attention": a}
+        csat = CSAT_CENTER + CSAT_SCALE * self.csat_head(pooled).squeeze(1)
+        return {"logits": self.cls_head(pooled), "log10_csat": csat, "attention": a}
 
     def forward(self, batch: Batch) -> Dict[str, Tensor]:
         return self.trunk(self.residue_inputs(batch), batch)

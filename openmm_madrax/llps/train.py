@@ -36,12 +36,13 @@ class TrainConfig:
     width: int = 32
     heads: int = 4
     kernel: int = 9
-    dilations: Tuple[int, ...] = (1, 2, 4)
+    dilations: Tuple[int, ...] = (1, 2)
+    pool: int = 4
     dropout: float = 0.1
     inputs: str = "full"
     finetune: bool = False
-    epochs: int = 30
-    patience: int = 6
+    epochs: int = 20
+    patience: int = 4
     lr: float = 2e-3
     weight_decay: float = 1e-2
     batch_size: int = 16
@@ -53,7 +54,7 @@ class TrainConfig:
 
     def model(self) -> LLPSNet:
         return LLPSNet(width=self.width, heads=self.heads, kernel=self.kernel, dilations=self.dilations,
-                       dropout=self.dropout, inputs=self.inputs, finetune=self.finetune)
+                       dropout=self.dropout, inputs=self.inputs, finetune=self.finetune, pool=self.pool)
 
 
 @dataclass
@@ -105,7 +106,9 @@ def _loss(model: LLPSNet, out: Dict[str, torch.Tensor], ex: Sequence[Example], c
         err = pred - c
         # censored (no phase separation in the slab): only predictions below the bound count
         err = torch.where(cens, torch.clamp(err, max=0.0), err)
-        loss = loss + cfg.csat_weight * (err[hasc] ** 2).mean()
+        from .model import CSAT_SCALE
+
+        loss = loss + cfg.csat_weight * ((err[hasc] / CSAT_SCALE) ** 2).mean()
     if model.finetune:
         loss = loss + cfg.finetune_weight * model.madrax.penalty()
     return loss
@@ -246,9 +249,10 @@ def inner_split(groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
 # data and cross-validation
 
 
-def load_examples(cache, only_cached: bool = False, log=None):
+def load_examples(cache, only_cached: bool = False, log=None, physics: bool = True):
     """(PPMC table, PPMC examples, c_sat table, c_sat examples) from ``../shared`` and the physics
-    cache (``only_cached``: skip proteins whose profile is not in the cache yet)."""
+    cache (``only_cached``: skip proteins whose profile is not in the cache yet; ``physics=False``:
+    zero profiles, for the sequence-only network and baselines, which never read them)."""
     from .data import csat_table, ppmc_table
     from .inputs import InputBuilder
     from .sequences import clean_sequence, physics_sequence
@@ -262,7 +266,7 @@ def load_examples(cache, only_cached: bool = False, log=None):
             keep = np.array([cache.get(physics_sequence(s)) is not None for s in seqs])
         table = table[keep].reset_index(drop=True)
         seqs = [s for s, k in zip(seqs, keep) if k]
-        inputs = builder.build(list(table["id"]), seqs)
+        inputs = builder.build(list(table["id"]), seqs, physics=physics)
         if kind == "ppmc":
             ex = [Example(inp, label3=int(l)) for inp, l in zip(inputs, table["label3"])]
         else:
@@ -331,3 +335,16 @@ def summary_table(metrics: Dict[str, pd.DataFrame], columns=None) -> pd.DataFram
                 row[c] = f"{m:.3f} ± {h:.3f}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    """A GitHub markdown table (no dependency on ``tabulate``)."""
+    def fmt(v):
+        if isinstance(v, float):
+            return "" if not np.isfinite(v) else format(v, floatfmt)
+        return str(v)
+
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(fmt(v) for v in r.values) + " |")
+    return "\n".join(lines)
