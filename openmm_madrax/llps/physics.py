@@ -1,43 +1,44 @@
 """The physics encoder: MadraX energies of a protein alone and in encounter complexes.
 
-For a sequence (or the sequence of a structure) :func:`physics_profile` returns, per residue and
-for each of ``rounds`` independent rounds, the 11 MadraX channels of the residue
+For a sequence :func:`physics_profile` returns, per residue, the 11 MadraX channels of the residue
 
-* **intra**: in its own chain (a conformer of its segment, scored alone), and
-* **inter**: the inter-chain part, ``E(complex) - E(alone)`` (FoldX's interaction energy, with
-  desolvation: MadraX is not pairwise additive), in an encounter complex with another segment of
-  the same protein (two copies of the protein meeting; a protein + partner complex when a
-  partner sequence is given), placed in contact in a random orientation and briefly relaxed.
+* **intra** (per conformer set): in its own chain (a conformer of its segment, scored alone), and
+* **inter** (per round): the inter-chain part, ``E(complex) - E(alone)`` (FoldX's interaction
+  energy, with desolvation: MadraX is not pairwise additive), in an encounter complex with
+  another segment of the same protein (two copies of the protein meeting), placed in contact in
+  one of several orientations and briefly relaxed.
 
-How, and why so (cost: the whole 2,301-protein training set must featurise in minutes per
-thousand proteins on one core):
+How, and why so (cost: 2,301 training proteins, 1.1 million residues, on a shared 2-core
+machine; the per-protein budget is 10 s for 500 residues on one thread):
 
-1. **Segments.** The sequence is cut into cores of ``core`` residues (24), each extended by
-   ``flank`` residues (4) on both sides where the sequence continues; flank residues shield the
+1. **Segments.** The sequence is cut into cores of ``core`` residues (32), each extended by
+   ``flank`` residues (3) on both sides where the sequence continues; flank residues shield the
    core from the artificial chain ends and their energies are discarded.  Cost is linear in
-   length, any length works (3,000 residues and more), and a residue's energies depend on its
-   local sequence and on its partner, not on where it sits in a long chain.
-2. **Conformers.** One conformer per segment per round from
-   :func:`~openmm_madrax.llps.conformers.batch_segment_conformers` (the project's ensemble
-   generator when installed, else a statistical-coil generator).
+   length, any length works (long sequences in chunks of ``MAX_SEGMENTS`` segments), and a
+   residue's energies depend on its local sequence and its partner, not on the chain length.
+2. **Conformers.** ``conformer_sets`` conformers per segment from
+   :mod:`~openmm_madrax.llps.conformers` (``generator``: the statistical-coil generator, or the
+   project's sequence -> ensemble generator).
 3. **Encounters.** Per round the segments are paired at random (an odd one out meets a copy of
-   a fixed segment); each pair gets random orientations, the second segment is slid along a
-   random direction until the closest heavy atoms are ``gap`` A apart, and all pairs (far apart
-   from each other, on a grid) are relaxed together by ``relax_steps`` rigid-body steepest-descent
-   steps on the smooth MadraX energy (step lengths capped at 0.5 A and 3 degrees).  All segments
-   of a protein live in one :class:`~openmm_madrax.MadraXEnergy` (one chain each), so a round is
-   a handful of evaluations of one module, whatever the length.
-4. **Scores.** Exact MadraX (``burial="foldx"``: with MadraX's own burial clamp the solvation
-   and van der Waals terms of all but very buried atoms are per-type constants and contacts
-   would be invisible to them; spec section 4.1) of the relaxed complexes and of every segment
-   alone (chains moved apart).
-5. **Parameter coefficients** (for end-to-end fine-tuning of MadraX's per-atom-type solvation
-   ``enerG`` and van der Waals ``VdW`` coefficients): with the geometry fixed, channels 4, 5 and 6
-   are linear in those per-atom values and channel 8 is piecewise linear in ``VdW`` (through
-   the side-chain interaction sum).  The per-atom derivatives are taken by autograd through the
+   a central segment, renumbered so MadraX's same-residue-number exclusion does not apply); of
+   ``trials`` random relative orientations, each slid along a random direction until the closest
+   heavy atoms are ``gap`` A apart, the one with the most inter-chain atom pairs within 6 A is
+   kept; all pairs (far apart on a grid) are then relaxed together by ``relax_steps`` rigid-body
+   steepest-descent steps on the smooth MadraX energy (at most 0.3 A and 1.5 degrees per step).
+   All segments of a protein live in one :class:`~openmm_madrax.MadraXEnergy` (one chain each),
+   so a round is a few evaluations of one module whatever the length.
+4. **Scores.** Smooth MadraX in float32 (the same module as the relaxation, so one neighbour
+   list per round; within 1 % of exact MadraX, spec section 7) with ``burial="foldx"``: with
+   MadraX's own burial clamp the solvation and van der Waals terms of all but very buried atoms
+   are per-type constants and contacts would be invisible to them (spec section 4.1).  Complexes
+   are scored as relaxed; "alone" = every chain 1,000 A from the others.
+5. **Parameter derivatives** (for end-to-end fine-tuning of MadraX's per-atom-type solvation
+   ``enerG`` and van der Waals ``VdW`` coefficients): at fixed geometry channels 4, 5 and 6 are
+   linear in those per-atom values and channel 8 is piecewise linear in ``VdW`` (through the
+   side-chain interaction sum).  The per-atom derivatives are taken by autograd through the
    module itself (``energ`` and ``vdw`` buffers made leaf tensors), for the complex and the alone
    state, and stored; :class:`openmm_madrax.llps.model.MadraXParameters` turns parameter changes
-   into energy changes inside the training graph.
+   into energy changes inside the training graph (tests check them against the module).
 
 Everything is deterministic given ``options.seed`` and the sequence.
 """
@@ -71,11 +72,11 @@ PARTNER_RESSEQ_OFFSET = 10000
 class PhysicsOptions:
     """Settings of the physics encoder (part of the cache key)."""
 
-    core: int = 24
-    flank: int = 4
-    conformer_sets: int = 2
+    core: int = 32
+    flank: int = 3
+    conformer_sets: int = 1
     rounds: int = 4
-    trials: int = 6
+    trials: int = 4
     relax_steps: int = 1
     gap: float = 4.0
     burial: str = "foldx"
