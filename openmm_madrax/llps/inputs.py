@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .model import sequence_features
+from .model import global_features, sequence_features
 from .physics import PhysicsCache, PhysicsProfile
 from .sequences import network_sequence, physics_sequence
 
@@ -35,6 +35,7 @@ class ProteinInput:
     seq_feats: np.ndarray  # (L, N_SEQ)
     profile: PhysicsProfile
     disorder: np.ndarray  # (L,)
+    glob: np.ndarray = None  # (N_GLOBAL,) per-protein sequence features
 
     @property
     def length(self) -> int:
@@ -81,8 +82,9 @@ class InputBuilder:
             it = progress(it)
         for i in it:
             prof = self.cache(phys[i]) if physics else zero_profile(phys[i], self.cache.options)
-            out.append(ProteinInput(ids[i], sequences[i], sequence_features(network_sequence(sequences[i]), dis[i]),
-                                    prof, dis[i]))
+            ns = network_sequence(sequences[i])
+            out.append(ProteinInput(ids[i], sequences[i], sequence_features(ns, dis[i]), prof, dis[i],
+                                    global_features(ns, dis[i])))
         return out
 
 

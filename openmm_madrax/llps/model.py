@@ -62,6 +62,53 @@ def sequence_features(sequence: str, disorder: np.ndarray) -> np.ndarray:
     return out
 
 
+GLOBAL_FEATURES = (tuple(f"comp_{c}" for c in "ACDEFGHIKLMNPQRSTVWY") + tuple(f"idr_comp_{c}" for c in "ACDEFGHIKLMNPQRSTVWY")
+                   + ("log_length", "disordered_fraction", "mean_disorder", "longest_idr_fraction", "log_longest_idr",
+                      "fcr", "ncpr", "idr_fcr", "idr_ncpr", "idr_aromatic", "low_complexity_fraction"))
+N_GLOBAL = len(GLOBAL_FEATURES)
+
+
+def global_features(sequence: str, disorder: np.ndarray) -> np.ndarray:
+    """(N_GLOBAL,) float32 per-protein sequence features: composition of the whole sequence and of its
+    disordered residues (weighted by the disorder score), length, disorder statistics (residues
+    with disorder >= 0.5; longest such stretch), fraction of charged residues and net charge per
+    residue (whole and disordered), aromatic fraction of the disordered residues, and the fraction
+    of residues in low-complexity windows (12 residues, Shannon entropy < 2.2 bits)."""
+    L = len(sequence)
+    d = np.asarray(disorder, np.float64)
+    letters = "ACDEFGHIKLMNPQRSTVWY"
+    onehot = np.zeros((L, 20))
+    for i, c in enumerate(sequence):
+        k = letters.find(c)
+        if k >= 0:
+            onehot[i, k] = 1.0
+    comp = onehot.mean(0)
+    wsum = d.sum()
+    idr = (onehot * d[:, None]).sum(0) / max(wsum, 1e-6)
+    dis = d >= 0.5
+    longest, run = 0, 0
+    for x in dis:
+        run = run + 1 if x else 0
+        longest = max(longest, run)
+    charge = np.array([CHARGE.get(c, 0.0) for c in sequence])
+    fcr = np.abs(charge).mean()
+    ncpr = charge.mean()
+    idr_fcr = (np.abs(charge) * d).sum() / max(wsum, 1e-6)
+    idr_ncpr = (charge * d).sum() / max(wsum, 1e-6)
+    idr_aro = idr[[letters.index(c) for c in "FWY"]].sum()
+    lc = np.zeros(L, bool)
+    w = 12
+    if L >= w:
+        for i in range(L - w + 1):
+            _, counts = np.unique(list(sequence[i:i + w]), return_counts=True)
+            p = counts / w
+            if -(p * np.log2(p)).sum() < 2.2:
+                lc[i:i + w] = True
+    out = np.concatenate([comp, idr, [math.log(L) / 8.0, dis.mean(), d.mean(), longest / L, math.log1p(longest) / 8.0,
+                                      fcr, ncpr, idr_fcr, idr_ncpr, idr_aro, lc.mean()]])
+    return out.astype(np.float32)
+
+
 @dataclass
 class Batch:
     """Padded tensors of B proteins (L = longest)."""
@@ -73,6 +120,7 @@ class Batch:
     window: Tensor  # (B, L) long, segment index within the protein (0 for padding)
     n_windows: int
     length: Tensor  # (B,) float
+    glob: Optional[Tensor] = None  # (B, N_GLOBAL) sequence features per protein
     # fine-tuning: per core atom (flattened over the batch)
     atom_batch: Optional[Tensor] = None  # (A,)
     atom_residue: Optional[Tensor] = None  # (A,)
@@ -82,8 +130,9 @@ class Batch:
 
 
 def make_batch(seq_feats: Sequence[np.ndarray], profiles: Sequence[PhysicsProfile], coefficients: bool = False,
-               crop: Optional[Sequence[slice]] = None) -> Batch:
-    """Pad per-protein arrays into a :class:`Batch` (``crop``: one residue slice per protein)."""
+               crop: Optional[Sequence[slice]] = None, glob: Optional[Sequence[np.ndarray]] = None) -> Batch:
+    """Pad per-protein arrays into a :class:`Batch` (``crop``: one residue slice per protein;
+    ``glob``: per-protein :func:`global_features`, of the whole protein also when cropped)."""
     B = len(seq_feats)
     if crop is None:
         crop = [slice(0, len(f)) for f in seq_feats]
@@ -117,8 +166,10 @@ def make_batch(seq_feats: Sequence[np.ndarray], profiles: Sequence[PhysicsProfil
             ca.append(p.coef_alone[:, keep])
             ci.append(p.coef_inter[:, keep])
     t = torch.as_tensor
+    if glob is None:  # e.g. tests: computed without disorder
+        glob = [global_features(_letters(f), f[:, 24]) for f in seq_feats]
     batch = Batch(seq=t(seq), mask=t(mask), intra=t(intra), inter=t(inter), window=t(window), n_windows=nw,
-                  length=t(np.asarray(lens, np.float32)))
+                  length=t(np.asarray(lens, np.float32)), glob=t(np.stack(glob).astype(np.float32)))
     if coefficients:
         batch.atom_batch = t(np.concatenate(ab).astype(np.int64))
         batch.atom_residue = t(np.concatenate(ar).astype(np.int64))
@@ -126,6 +177,11 @@ def make_batch(seq_feats: Sequence[np.ndarray], profiles: Sequence[PhysicsProfil
         batch.coef_alone = t(np.concatenate(ca, axis=1).astype(np.float32))
         batch.coef_inter = t(np.concatenate(ci, axis=1).astype(np.float32))
     return batch
+
+
+def _letters(seq_feats: np.ndarray) -> str:
+    """The 21-letter sequence back from the one-hot columns of :func:`sequence_features`."""
+    return "".join(ALPHABET[k] for k in seq_feats[:, :21].argmax(1))
 
 
 class MadraXParameters(nn.Module):
@@ -205,7 +261,7 @@ class LLPSNet(nn.Module):
     identity, hydropathy or disorder).
     """
 
-    def __init__(self, width: int = 32, heads: int = 4, kernel: int = 9, dilations: Sequence[int] = (1, 2),
+    def __init__(self, width: int = 32, heads: int = 4, kernel: int = 5, dilations: Sequence[int] = (1, 2, 4),
                  dropout: float = 0.1, inputs: str = "full", finetune: bool = False, pool: int = 4):
         super().__init__()
         if inputs not in ("full", "sequence", "physics"):
@@ -224,12 +280,14 @@ class LLPSNet(nn.Module):
         self.register_buffer("phys_scale", torch.ones(N_PHYS))
         n_in = (N_SEQ if inputs != "physics" else 0) + (N_PHYS if inputs != "sequence" else 0)
         self.embed = nn.Linear(n_in, width)
-        # one block at residue resolution, then average pooling by ``pool`` residues and blocks of
-        # kernel 5 at the coarser resolution (receptive field ~ kernel + pool * 4 * sum(dilations))
-        self.local = _ConvBlock(width, kernel, 1, dropout)
-        self.blocks = nn.ModuleList([_ConvBlock(width, 5, d, dropout) for d in dilations])
+        # residue embedding, then average pooling by ``pool`` residues and convolution blocks of
+        # ``kernel`` at the coarser resolution (receptive field ~ pool * (1 + (kernel - 1) * sum(dilations)))
+        self.blocks = nn.ModuleList([_ConvBlock(width, kernel, d, dropout) for d in dilations])
         self.attn = nn.Linear(width, heads)
-        pooled = width * heads + width + 1
+        n_glob = (N_GLOBAL if inputs != "physics" else 0) + (2 * N_PHYS if inputs != "sequence" else 0)
+        self.register_buffer("glob_mean", torch.zeros(n_glob))
+        self.register_buffer("glob_scale", torch.ones(n_glob))
+        pooled = width * heads + width + 1 + n_glob
         self.cls_head = nn.Sequential(nn.Linear(pooled, 32), nn.GELU(), nn.Dropout(dropout), nn.Linear(32, 3))
         self.csat_head = nn.Sequential(nn.Linear(pooled, 32), nn.GELU(), nn.Dropout(dropout), nn.Linear(32, 1))
 
@@ -276,11 +334,27 @@ class LLPSNet(nn.Module):
             out["phys"] = phys * batch.mask.unsqueeze(-1).to(phys.dtype)
         return out
 
+    def global_inputs(self, inputs: Dict[str, Tensor], batch: Batch, standardise: bool = True) -> Tensor:
+        """Per-protein inputs: the sequence :func:`global_features` and, with physics, the mean of the
+        per-residue physics features over all residues and over the disordered ones (weighted by
+        the disorder score), standardised."""
+        parts = []
+        if self.inputs != "physics":
+            parts.append(batch.glob)
+        if "phys" in inputs:
+            maskf = batch.mask.to(inputs["phys"].dtype)
+            phys = inputs["phys"]
+            dis = batch.seq[:, :, 24] * maskf
+            parts.append(phys.sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0))
+            parts.append((phys * dis.unsqueeze(-1)).sum(1) / dis.sum(1, keepdim=True).clamp(min=1.0))
+        g = torch.cat(parts, dim=1)
+        return (g - self.glob_mean) / self.glob_scale if standardise else g
+
     def trunk(self, inputs: Dict[str, Tensor], batch: Batch) -> Dict[str, Tensor]:
         x = torch.cat([inputs[k] for k in ("seq", "phys") if k in inputs], dim=-1)
         mask = batch.mask
         maskf = mask.to(x.dtype)
-        h = self.local(self.embed(x), maskf) * maskf.unsqueeze(-1)
+        h = torch.nn.functional.gelu(self.embed(x)) * maskf.unsqueeze(-1)
         if self.pool > 1:  # average over blocks of ``pool`` residues (padding excluded)
             P = self.pool
             B, L, C = h.shape
@@ -298,7 +372,7 @@ class LLPSNet(nn.Module):
         z = torch.einsum("blh,blw->bhw", a, h).flatten(1)
         mean = h.sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)
         g = torch.log(batch.length.clamp(min=1.0)).unsqueeze(1) / 8.0
-        pooled = torch.cat([z, mean, g], dim=1)
+        pooled = torch.cat([z, mean, g, self.global_inputs(inputs, batch)], dim=1)
         csat = CSAT_CENTER + CSAT_SCALE * self.csat_head(pooled).squeeze(1)
         return {"logits": self.cls_head(pooled), "log10_csat": csat, "attention": a}
 
@@ -307,8 +381,12 @@ class LLPSNet(nn.Module):
 
     @torch.no_grad()
     def fit_standardisation(self, batches: Sequence[Batch]) -> None:
-        """Set the physics standardisation (mean, scale per feature) from training batches."""
-        feats = [self.physics(b)[b.mask] for b in batches]
-        x = torch.cat(feats)
-        self.phys_mean.copy_(x.mean(0))
-        self.phys_scale.copy_(x.std(0).clamp(min=1e-3))
+        """Set the standardisation (mean, scale per feature) of the physics and per-protein inputs
+        from training batches (with the channel weights at their initial 1.0)."""
+        if self.inputs != "sequence":
+            x = torch.cat([self.physics(b)[b.mask] for b in batches])
+            self.phys_mean.copy_(x.mean(0))
+            self.phys_scale.copy_(x.std(0).clamp(min=1e-3))
+        g = torch.cat([self.global_inputs(self.residue_inputs(b), b, standardise=False) for b in batches])
+        self.glob_mean.copy_(g.mean(0))
+        self.glob_scale.copy_(g.std(0).clamp(min=1e-3))

@@ -178,7 +178,7 @@ class LLPSPredictor:
         return (df, tables) if residues else df
 
     def _forward(self, inp: ProteinInput) -> Tuple[Dict[str, float], pd.DataFrame]:
-        batch = make_batch([inp.seq_feats], [inp.profile])
+        batch = make_batch([inp.seq_feats], [inp.profile], glob=[inp.glob])
         probs, csat = [], []
         attr_res = np.zeros(inp.length)
         attr_phys = np.zeros((inp.length, len(PHYS_FEATURES)))

@@ -35,8 +35,8 @@ TASKS = (("DE vs ND", ("DE",), ("ND",), "p_driver"),
 class TrainConfig:
     width: int = 32
     heads: int = 4
-    kernel: int = 9
-    dilations: Tuple[int, ...] = (1, 2)
+    kernel: int = 5
+    dilations: Tuple[int, ...] = (1, 2, 4)
     pool: int = 4
     dropout: float = 0.1
     inputs: str = "full"
@@ -87,7 +87,8 @@ def _batches(examples: Sequence[Example], batch_size: int, rng: Optional[np.rand
             else:
                 crops.append(slice(0, L))
         ex = [examples[i] for i in g]
-        out.append((make_batch([e.inp.seq_feats for e in ex], [e.inp.profile for e in ex], coefficients, crops), g))
+        out.append((make_batch([e.inp.seq_feats for e in ex], [e.inp.profile for e in ex], coefficients, crops,
+                               [e.inp.glob for e in ex]), g))
     return out
 
 
