@@ -130,16 +130,18 @@ class Batch:
 
 
 def make_batch(seq_feats: Sequence[np.ndarray], profiles: Sequence[PhysicsProfile], coefficients: bool = False,
-               crop: Optional[Sequence[slice]] = None, glob: Optional[Sequence[np.ndarray]] = None) -> Batch:
+               crop: Optional[Sequence[slice]] = None, glob: Optional[Sequence[np.ndarray]] = None,
+               physics: bool = True) -> Batch:
     """Pad per-protein arrays into a :class:`Batch` (``crop``: one residue slice per protein;
-    ``glob``: per-protein :func:`global_features`, of the whole protein also when cropped)."""
+    ``glob``: per-protein :func:`global_features`, of the whole protein also when cropped;
+    ``physics=False``: empty physics arrays, for a sequence-only network)."""
     B = len(seq_feats)
     if crop is None:
         crop = [slice(0, len(f)) for f in seq_feats]
     lens = [len(range(*c.indices(len(f)))) for c, f in zip(crop, seq_feats)]
     L = max(lens)
-    S = profiles[0].intra.shape[0]
-    R = profiles[0].inter.shape[0]
+    S = profiles[0].intra.shape[0] if physics else 1
+    R = profiles[0].inter.shape[0] if physics else 1
     seq = np.zeros((B, L, N_SEQ), np.float32)
     mask = np.zeros((B, L), bool)
     intra = np.zeros((B, S, L, N_CHANNELS), np.float32)
@@ -151,8 +153,9 @@ def make_batch(seq_feats: Sequence[np.ndarray], profiles: Sequence[PhysicsProfil
         n = lens[b]
         seq[b, :n] = f[c]
         mask[b, :n] = True
-        intra[b, :, :n] = p.intra[:, c]
-        inter[b, :, :n] = p.inter[:, c]
+        if physics:
+            intra[b, :, :n] = p.intra[:, c]
+            inter[b, :, :n] = p.inter[:, c]
         w = p.window[c]
         w = w - w.min()
         window[b, :n] = w

@@ -66,7 +66,7 @@ class Example:
 
 
 def _batches(examples: Sequence[Example], batch_size: int, rng: Optional[np.random.Generator], crop: Optional[int],
-             coefficients: bool) -> List[Tuple[Batch, np.ndarray]]:
+             coefficients: bool, physics: bool = True) -> List[Tuple[Batch, np.ndarray]]:
     """Length-sorted batches (shuffled order of batches when ``rng``); training crops long proteins
     to a random window of ``crop`` residues."""
     lens = np.array([e.inp.length for e in examples])
@@ -88,7 +88,7 @@ def _batches(examples: Sequence[Example], batch_size: int, rng: Optional[np.rand
                 crops.append(slice(0, L))
         ex = [examples[i] for i in g]
         out.append((make_batch([e.inp.seq_feats for e in ex], [e.inp.profile for e in ex], coefficients, crops,
-                               [e.inp.glob for e in ex]), g))
+                               [e.inp.glob for e in ex], physics=physics), g))
     return out
 
 
@@ -121,20 +121,22 @@ def predict(model: LLPSNet, examples: Sequence[Example], batch_size: int = 16) -
     probs = np.zeros((len(examples), 3))
     csat = np.zeros(len(examples))
     with torch.no_grad():
-        for batch, idx in _batches(examples, batch_size, None, None, model.finetune):
+        for batch, idx in _batches(examples, batch_size, None, None, model.finetune, model.inputs != "sequence"):
             out = model(batch)
             probs[idx] = torch.softmax(out["logits"], -1).numpy()
             csat[idx] = out["log10_csat"].numpy()
     return {"probs": probs, "log10_csat": csat}
 
 
-def _val_loss(model: LLPSNet, val: Sequence[Example], class_weight, cfg) -> float:
+def _val_loss(model: LLPSNet, val: Sequence[Example], class_weight, cfg, batches=None) -> float:
     if not val:
         return float("nan")
     model.eval()
     tot, n = 0.0, 0
+    if batches is None:
+        batches = _batches(val, cfg.batch_size, None, None, model.finetune, model.inputs != "sequence")
     with torch.no_grad():
-        for batch, idx in _batches(val, cfg.batch_size, None, None, model.finetune):
+        for batch, idx in batches:
             ex = [val[i] for i in idx]
             tot += float(_loss(model, model(batch), ex, class_weight, cfg)) * len(idx)
             n += len(idx)
@@ -151,7 +153,8 @@ def train(cfg: TrainConfig, train_ex: Sequence[Example], val_ex: Sequence[Exampl
     counts = np.array([(labels == k).sum() for k in range(3)], float)
     class_weight = torch.as_tensor(counts.sum() / (3.0 * np.maximum(counts, 1.0)), dtype=torch.float32)
     # physics standardisation from the training proteins (fixed afterwards)
-    std_batches = [b for b, _ in _batches(train_ex, 64, None, None, False)]
+    phys = model.inputs != "sequence"
+    std_batches = [b for b, _ in _batches(train_ex, 64, None, None, False, phys)]
     model.fit_standardisation(std_batches)
     # no weight decay on the physics parameters: the channel weights start at MadraX's 1.0 and the
     # MadraX parameter changes have their own prior (MadraXParameters.penalty)
@@ -162,11 +165,16 @@ def train(cfg: TrainConfig, train_ex: Sequence[Example], val_ex: Sequence[Exampl
                              {"params": keep, "weight_decay": 0.0}], lr=cfg.lr)
     best, best_state, bad = float("inf"), copy.deepcopy(model.state_dict()), 0
     hist = {"train": [], "val": [], "epoch_seconds": []}
+    # the training batches are built once (length buckets, a random crop of the long proteins),
+    # then visited in a new random order every epoch: building them is most of an epoch's cost
+    train_batches = _batches(train_ex, cfg.batch_size, rng, cfg.crop, model.finetune, phys)
+    val_batches = _batches(val_ex, cfg.batch_size, None, None, model.finetune, phys) if val_ex else []
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         model.train()
         tot = 0.0
-        for batch, idx in _batches(train_ex, cfg.batch_size, rng, cfg.crop, model.finetune):
+        for j in rng.permutation(len(train_batches)):
+            batch, idx = train_batches[j]
             ex = [train_ex[i] for i in idx]
             opt.zero_grad()
             loss = _loss(model, model(batch), ex, class_weight, cfg)
@@ -176,7 +184,7 @@ def train(cfg: TrainConfig, train_ex: Sequence[Example], val_ex: Sequence[Exampl
             with torch.no_grad():
                 model.log_temperature.clamp_(math.log(0.05), math.log(20.0))
             tot += float(loss.detach()) * len(idx)
-        v = _val_loss(model, val_ex, class_weight, cfg)
+        v = _val_loss(model, val_ex, class_weight, cfg, val_batches)
         hist["train"].append(tot / len(train_ex))
         hist["val"].append(v)
         hist["epoch_seconds"].append(time.perf_counter() - t0)
