@@ -98,12 +98,19 @@ def global_features(sequence: str, disorder: np.ndarray) -> np.ndarray:
     idr_aro = idr[[letters.index(c) for c in "FWY"]].sum()
     lc = np.zeros(L, bool)
     w = 12
-    if L >= w:
-        for i in range(L - w + 1):
-            _, counts = np.unique(list(sequence[i:i + w]), return_counts=True)
-            p = counts / w
-            if -(p * np.log2(p)).sum() < 2.2:
-                lc[i:i + w] = True
+    if L >= w:  # Shannon entropy of every 12-residue window from cumulative counts
+        full = np.zeros((L, 21))
+        full[:, :20] = onehot
+        full[:, 20] = 1.0 - onehot.sum(1)  # X and other letters
+        cs = np.vstack([np.zeros((1, 21)), np.cumsum(full, 0)])
+        p = (cs[w:] - cs[:-w]) / w
+        ent = -(np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)).sum(1)
+        starts = np.nonzero(ent < 2.2)[0]
+        if len(starts):
+            cover = np.zeros(L + 1)
+            np.add.at(cover, starts, 1.0)
+            np.add.at(cover, starts + w, -1.0)
+            lc = np.cumsum(cover)[:L] > 0
     out = np.concatenate([comp, idr, [math.log(L) / 8.0, dis.mean(), d.mean(), longest / L, math.log1p(longest) / 8.0,
                                       fcr, ncpr, idr_fcr, idr_ncpr, idr_aro, lc.mean()]])
     return out.astype(np.float32)
