@@ -78,7 +78,13 @@ def run_cv(cache_dir, out_dir, variants: Sequence[str] = ("sequence-only", "phys
     for name in variants:
         cfg = TrainConfig(seed=seed, **{**(config or {}), **VARIANTS[name]})
         print(f"[cv] {name}: {asdict(cfg)}", file=log, flush=True)
-        m, oof_p, oof_c, hists = cross_validate(cfg, ppmc, ppmc_ex, csat, csat_ex, n_folds, seed, log=log, folds=folds)
+        m, oof_p, oof_c, hists = cross_validate(cfg, ppmc, ppmc_ex, csat, csat_ex, n_folds, seed, log=log, folds=folds,
+                                                attributions=cfg.inputs != "sequence")
+        if hists and "attributions" in hists[-1]:
+            a = hists.pop()["attributions"]
+            a.insert(1, "id", ppmc["id"].values[a["row"].values])
+            a.insert(2, "cls", ppmc["cls"].values[a["row"].values])
+            a.to_csv(out / f"attributions_{name.replace(' ', '_').replace('+', 'plus')}.csv", index=False)
         metrics[name] = m
         slug = name.replace(" ", "_").replace("+", "plus")
         pd.DataFrame({"id": ppmc["id"], "cls": ppmc["cls"], "fold": folds["ppmc"], "p_driver": oof_p[:, 0],

@@ -288,7 +288,8 @@ def load_examples(cache, only_cached: bool = False, log=None, physics: bool = Tr
 
 
 def cross_validate(cfg: TrainConfig, ppmc: pd.DataFrame, ppmc_ex: Sequence[Example], csat: pd.DataFrame,
-                   csat_ex: Sequence[Example], n_folds: int = 5, seed: int = 0, log=None, folds=None):
+                   csat_ex: Sequence[Example], n_folds: int = 5, seed: int = 0, log=None, folds=None,
+                   attributions: bool = False):
     """Grouped ``n_folds``-fold CV.  Fold k: train on the other folds of both sets (early stopping on
     a grouped 15 % of the training clusters), test on fold k.  Returns (per-fold metrics DataFrame,
     out-of-fold PPMC predictions, out-of-fold c_sat predictions, histories)."""
@@ -299,7 +300,7 @@ def cross_validate(cfg: TrainConfig, ppmc: pd.DataFrame, ppmc_ex: Sequence[Examp
                                                                  n_folds, seed)
     oof_p = np.full((len(ppmc), 3), np.nan)
     oof_c = np.full(len(csat), np.nan)
-    rows, hists = [], []
+    rows, hists, attrs = [], [], []
     for k in range(n_folds):
         t0 = time.perf_counter()
         tr_p = np.nonzero(pf != k)[0]
@@ -318,6 +319,10 @@ def cross_validate(cfg: TrainConfig, ppmc: pd.DataFrame, ppmc_ex: Sequence[Examp
         pc = predict(model, [csat_ex[i] for i in te_c])
         oof_c[te_c] = pc["log10_csat"]
         scores = {"p_driver": pr["probs"][:, 0], "p_client": pr["probs"][:, 1]}
+        if attributions:
+            a = attribution_summary(model, [ppmc_ex[i] for i in te_p])
+            a.insert(0, "row", te_p)
+            attrs.append(a)
         row = {"fold": k, **task_aurocs(ppmc["cls"].values[te_p], scores)}
         row["csat_spearman"] = float(spearmanr(pc["log10_csat"], csat["log10_csat_uM"].values[te_c]).correlation)
         row["epochs"] = len(hist["train"])
@@ -329,6 +334,8 @@ def cross_validate(cfg: TrainConfig, ppmc: pd.DataFrame, ppmc_ex: Sequence[Examp
         if log is not None:
             print(f"[cv] {cfg.inputs} fold {k}: " + ", ".join(f"{a}={b:.3f}" for a, b in row.items() if a != "fold"),
                   file=log, flush=True)
+    if attributions:
+        hists.append({"attributions": pd.concat(attrs).sort_values("row").reset_index(drop=True)})
     return pd.DataFrame(rows), oof_p, oof_c, hists
 
 
@@ -357,3 +364,33 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
     for _, r in df.iterrows():
         lines.append("| " + " | ".join(fmt(v) for v in r.values) + " |")
     return "\n".join(lines)
+
+
+def attribution_summary(model: LLPSNet, examples: Sequence[Example]) -> pd.DataFrame:
+    """Per protein: gradient x input of log p_driver summed per physics feature (``phys_<name>``)
+    and per residue type over all per-residue inputs (``aa_<letter>``), for held-out proteins."""
+    from .model import PHYS_FEATURES
+    from .sequences import ALPHABET
+
+    model.eval()
+    rows = []
+    for e in examples:
+        inp = e.inp
+        batch = make_batch([inp.seq_feats], [inp.profile], glob=[inp.glob], physics=model.inputs != "sequence")
+        x = {k: v.detach().requires_grad_(True) for k, v in model.residue_inputs(batch).items()}
+        out = model.trunk(x, batch)
+        logp = torch.log_softmax(out["logits"], -1)[0, 0]
+        grads = torch.autograd.grad(logp, list(x.values()))
+        row = {}
+        per_res = np.zeros(inp.length)
+        for (k, v), g in zip(x.items(), grads):
+            gi = (g * v)[0].detach().numpy()
+            per_res += gi.sum(-1)
+            if k == "phys":
+                for j, name in enumerate(PHYS_FEATURES):
+                    row[f"phys_{name}"] = float(gi[:, j].sum())
+        letters = np.array([ALPHABET[i] for i in inp.seq_feats[:, :21].argmax(1)])
+        for c in ALPHABET:
+            row[f"aa_{c}"] = float(per_res[letters == c].sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
