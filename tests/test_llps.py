@@ -17,7 +17,7 @@ from openmm_madrax.llps.inputs import InputBuilder
 from openmm_madrax.llps.model import make_batch
 from openmm_madrax.llps.physics import PhysicsCache, PhysicsEncoder, build_assembly, parameter_types, segments
 from openmm_madrax.llps.sequences import SequenceError, clean_sequence, network_sequence, physics_sequence, read_fasta
-from openmm_madrax.llps.train import Example, TrainConfig, auroc, predict, train
+from openmm_madrax.llps.train import Example, TrainConfig, attribution_summary, auroc, predict, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -214,6 +214,8 @@ def test_training_is_deterministic(small_set):
     m2, _ = train(cfg, ex, ex[:2])
     p1, p2 = predict(m1, ex), predict(m2, ex)
     assert np.array_equal(p1["probs"], p2["probs"]) and np.array_equal(p1["log10_csat"], p2["log10_csat"])
+    a = attribution_summary(m1, ex[:2])
+    assert len(a) == 2 and np.isfinite(a.values).all() and "phys_inter_6" in a and "aa_Y" in a
 
 
 def test_save_load_round_trip(tmp_path, small_set):
