@@ -60,10 +60,12 @@ from .. import params
 from ..structure import Structure
 from .conformers import GENERATORS, batch_segment_conformers, chain_conformers, chain_structure
 
-ENCODER_VERSION = 1
+ENCODER_VERSION = 2
 N_CHANNELS = 11
 #: coefficient columns: d(ch4 + ch5)/d enerG, d ch6/d VdW, d ch8/d VdW (per atom)
 COEF_COLUMNS = ("energ", "vdw", "vdw_ch8")
+#: channels a rigid-body move of whole chains cannot change (disulfide, backbone entropy, peptide bond, rotamer)
+RIGID_INVARIANT = (0, 7, 9, 10)
 #: residue number offset of the extra partner chain (avoids MadraX's same-residue-number exclusion)
 PARTNER_RESSEQ_OFFSET = 10000
 
@@ -270,6 +272,13 @@ def _contact_offset(tree, ra: float, b: np.ndarray, u: np.ndarray, gap: float) -
     return hi
 
 
+def _grid_point(k: int, side: int, spacing: float) -> np.ndarray:
+    """Point k of a side^3 cubic grid centred on the origin (coordinates stay small: float32
+    scores of far-away chains would otherwise pick up rounding noise that grows with the offset)."""
+    ijk = np.array([k % side, (k // side) % side, k // (side * side)], float)
+    return spacing * (ijk - (side - 1) / 2.0)
+
+
 def _rodrigues(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     """Rotation matrices (C, 3, 3) about unit axes (C, 3) by angles (C,)."""
     K = torch.zeros(axis.shape[0], 3, 3, dtype=axis.dtype)
@@ -376,7 +385,12 @@ class PhysicsEncoder:
             xyz = self._encounters(asm, confs[k % S], rng)
             xyz = self._relax(module, asm, xyz)
             e_cx, c_cx = self._score(module, xyz, opt.coefficients)
-            inter[k, core_pos] = (e_cx - e_alone[k % S])[core_mask]
+            d = e_cx - e_alone[k % S]
+            # channels that a rigid-body placement cannot change (disulfide: static list in smooth
+            # mode; backbone entropy, peptide bond, rotamer: internal coordinates) are exactly zero;
+            # any difference is float32 rounding
+            d[:, list(RIGID_INVARIANT)] = 0.0
+            inter[k, core_pos] = d[core_mask]
             if opt.coefficients:
                 coef_inter[k] = (c_cx - c_alone[k % S])[asm.core_atoms]
         return asm, coef_alone, coef_inter
@@ -391,11 +405,11 @@ class PhysicsEncoder:
         centred = [c - c.mean(0) for c in confs]
         radius = max(float(np.linalg.norm(c, axis=1).max()) for c in centred)
         spacing = 4.0 * radius + 30.0
-        side = int(math.ceil(len(pairs) ** (1.0 / 3.0)))
+        side = max(1, int(math.ceil(len(pairs) ** (1.0 / 3.0) - 1e-9)))
         xyz = np.zeros((asm.structure.n_atoms, 3))
         for p, (ia, ib) in enumerate(pairs):
             a, b = self._best_contact(centred[ia], centred[ib], rng)
-            grid = spacing * np.array([p % side, (p // side) % side, p // (side * side)], float)
+            grid = _grid_point(p, side, spacing)
             a0, a1 = asm.chain_atoms[ia]
             b0, b1 = asm.chain_atoms[ib]
             xyz[a0:a1] = a + grid
@@ -461,10 +475,14 @@ class PhysicsEncoder:
 
     @staticmethod
     def _apart(asm: Assembly, confs: List[np.ndarray]) -> np.ndarray:
-        """Every chain alone: conformers centred 1,000 A apart along x."""
+        """Every chain alone: conformers centred on the points of a cubic grid about the origin,
+        far enough apart (twice the largest radius + 30 A) that no chain sees another."""
+        centred = [c - c.mean(0) for c in confs]
+        radius = max(float(np.linalg.norm(c, axis=1).max()) for c in centred)
+        side = max(1, int(math.ceil(len(centred) ** (1.0 / 3.0) - 1e-9)))
         out = np.zeros((asm.structure.n_atoms, 3))
         for c, (a0, a1) in enumerate(asm.chain_atoms):
-            out[a0:a1] = confs[c] - confs[c].mean(0) + np.array([c * 1000.0, 0.0, 0.0])
+            out[a0:a1] = centred[c] + _grid_point(c, side, 2.0 * radius + 30.0)
         return out
 
     @staticmethod
