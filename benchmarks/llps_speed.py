@@ -26,6 +26,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights", default=None)
     ap.add_argument("--featurise-log", default=None)
+    ap.add_argument("--sample-training", type=int, default=0, metavar="N",
+                    help="also featurise N training proteins (a cluster-random sample, no cache) and extrapolate "
+                         "the CPU time of the whole training set")
     a = ap.parse_args(argv)
     import numpy as np
     import torch
@@ -57,6 +60,26 @@ def main(argv=None) -> int:
     print("|---|---|---|---|")
     print(f"| random {a.length} aa (natural composition) | {a.threads} | {statistics.median(cold):.2f} "
           f"(min {min(cold):.2f}, max {max(cold):.2f}) | {statistics.median(warm):.3f} |")
+    if a.sample_training:
+        from openmm_madrax.llps.featurise import training_sequences
+        from openmm_madrax.llps.physics import PhysicsEncoder, PhysicsOptions
+
+        seqs = training_sequences()
+        total = sum(len(q) for q in seqs)
+        pick = np.random.default_rng(1).choice(len(seqs), a.sample_training, replace=False)
+        enc = PhysicsEncoder(PhysicsOptions())
+        cpu = wall = res = 0
+        for i in pick:
+            t, c = time.perf_counter(), time.process_time()
+            enc.profile(seqs[i])
+            wall += time.perf_counter() - t
+            cpu += time.process_time() - c
+            res += len(seqs[i])
+        per = cpu / res
+        print(f"\nfeaturisation sample: {a.sample_training} training sequences, {res} residues: "
+              f"{1000 * per:.2f} ms CPU per residue ({1000 * wall / res:.2f} ms wall); whole training set "
+              f"({len(seqs)} sequences, {total} residues): {per * total / 60:.0f} CPU-min, i.e. "
+              f"{per * total / 120:.0f} min on 2 free cores")
     if a.featurise_log:
         text = open(a.featurise_log).read()
         m = re.findall(r"\[featurise\] done: \{'proteins': (\d+), 'residues': (\d+), 'cached': (\d+), "

@@ -63,6 +63,9 @@ class Example:
     label3: int = -1  # -1: no class label (c_sat example)
     log10_csat: float = float("nan")
     censored: bool = False
+    #: loss weight: 1 / sqrt(size of the protein's homology cluster), so that the few very large
+    #: families (91, 96 proteins) do not dominate what the network learns about new families
+    weight: float = 1.0
 
 
 def _batches(examples: Sequence[Example], batch_size: int, rng: Optional[np.random.Generator], crop: Optional[int],
@@ -98,7 +101,10 @@ def _loss(model: LLPSNet, out: Dict[str, torch.Tensor], ex: Sequence[Example], c
     has = y >= 0
     loss = torch.zeros(())
     if bool(has.any()):
-        loss = loss + nn.functional.cross_entropy(out["logits"][has], y[has], weight=class_weight)
+        w = torch.as_tensor([e.weight for e in ex], dtype=torch.float32)[has]
+        ce = nn.functional.cross_entropy(out["logits"][has], y[has], reduction="none")
+        cw = class_weight[y[has]] * w
+        loss = loss + (ce * cw).sum() / cw.sum()
     c = torch.as_tensor([e.log10_csat for e in ex], dtype=torch.float32)
     cens = torch.as_tensor([e.censored for e in ex])
     hasc = torch.isfinite(c)
@@ -277,7 +283,9 @@ def load_examples(cache, only_cached: bool = False, log=None, physics: bool = Tr
         seqs = [s for s, k in zip(seqs, keep) if k]
         inputs = builder.build(list(table["id"]), seqs, physics=physics)
         if kind == "ppmc":
-            ex = [Example(inp, label3=int(l)) for inp, l in zip(inputs, table["label3"])]
+            size = table["cluster"].map(table["cluster"].value_counts()).values
+            ex = [Example(inp, label3=int(l), weight=float(1.0 / np.sqrt(n)))
+                  for inp, l, n in zip(inputs, table["label3"], size)]
         else:
             ex = [Example(inp, log10_csat=float(c), censored=bool(z))
                   for inp, c, z in zip(inputs, table["log10_csat_uM"], table["censored"])]
