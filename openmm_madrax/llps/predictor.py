@@ -201,15 +201,17 @@ class LLPSPredictor:
             sticker += phys[:, 11:22]
         n = len(self.models)
         p = np.mean(probs, axis=0)
-        table = pd.DataFrame({"position": np.arange(1, inp.length + 1), "residue": list(inp.sequence),
-                              "disorder": inp.disorder, "attribution": attr_res / n})
+        cols = {"position": np.arange(1, inp.length + 1), "residue": np.array(list(inp.sequence), dtype=object),
+                "disorder": inp.disorder, "attribution": attr_res / n}
         for k, name in enumerate(PHYS_FEATURES):
             if name.startswith("inter_") or name.startswith("intra_"):
                 ch = CHANNEL_NAMES[int(name.split("_")[1])]
                 name = f"{name.split('_')[0]}_{ch}"
-            table[f"attr_{name}"] = attr_phys[:, k] / n
+            cols[f"attr_{name}"] = attr_phys[:, k] / n
         for c in range(11):
-            table[f"inter_energy_{CHANNEL_NAMES[c]}"] = sticker[:, c] / n
+            cols[f"inter_energy_{CHANNEL_NAMES[c]}"] = sticker[:, c] / n
+        table = pd.DataFrame(cols)
+        table.attrs["sticker_energy_per_residue"] = float(sticker.sum(1).mean() / n)
         row = {"p_driver": float(p[0]), "p_client": float(p[1]), "p_neither": float(p[2]),
                "log10_csat_uM": float(np.mean(csat)), "csat_uM": float(10.0 ** np.mean(csat))}
         return row, table
@@ -236,12 +238,13 @@ def predict_protein(predictor: LLPSPredictor, record: Union[Record, Tuple[str, s
         row["error"] = str(exc)
         return row, None
     t0 = time.perf_counter()
-    cached = predictor.cache.get(physics_sequence(seq)) is not None
+    path = predictor.cache.path(physics_sequence(seq))
+    cached = path is not None and path.exists()
     inp = predictor.builder.build([record.id], [seq])[0]
     out, table = predictor._forward(inp)
     row.update({"length": len(seq), **out})
     row["disordered_fraction"] = float((inp.disorder >= 0.5).mean())
-    row["sticker_energy_per_residue"] = float(table[[c for c in table if c.startswith("inter_energy_")]].sum(axis=1).mean())
+    row["sticker_energy_per_residue"] = table.attrs["sticker_energy_per_residue"]
     top = _top_region(table["attribution"].values)
     row["top_region"] = f"{top[0] + 1}-{top[1]}" if top else ""
     row["physics_cached"] = bool(cached)
