@@ -244,6 +244,7 @@ def test_auroc():
 # CLI
 
 
+@pytest.mark.slow
 def test_cli_predict_good_and_bad_records(tmp_path):
     weights = tmp_path / "w.pt"
     LLPSPredictor([LLPSNet()], FAST).save(weights)
