@@ -22,6 +22,7 @@ VARIANTS = {
     "physics-only": dict(inputs="physics"),
     "full": dict(inputs="full"),
     "full + fine-tuned MadraX": dict(inputs="full", finetune=True),
+    "full, one encounter per segment": dict(inputs="full", rounds=1),
 }
 
 

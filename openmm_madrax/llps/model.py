@@ -272,12 +272,16 @@ class LLPSNet(nn.Module):
     """
 
     def __init__(self, width: int = 32, heads: int = 4, kernel: int = 5, dilations: Sequence[int] = (1, 2, 4),
-                 dropout: float = 0.1, inputs: str = "full", finetune: bool = False, pool: int = 4):
+                 dropout: float = 0.1, inputs: str = "full", finetune: bool = False, pool: int = 4,
+                 rounds: Optional[int] = None):
         super().__init__()
         if inputs not in ("full", "sequence", "physics"):
             raise ValueError(f"inputs must be 'full', 'sequence' or 'physics', not {inputs!r}")
         self.config = dict(width=width, heads=heads, kernel=kernel, dilations=list(dilations), dropout=dropout,
-                           inputs=inputs, finetune=finetune, pool=pool)
+                           inputs=inputs, finetune=finetune, pool=pool, rounds=rounds)
+        #: use only the first ``rounds`` encounter rounds (None: all; 1 = a single encounter per
+        #: segment instead of the Boltzmann average over encounters, an ablation)
+        self.rounds = rounds
         self.pool = int(pool)
         self.inputs = inputs
         self.finetune = finetune
@@ -315,6 +319,9 @@ class LLPSNet(nn.Module):
                                                        batch.atom_type, B, L).transpose(0, 1)
             inter = inter + self.madrax.energy_changes(batch.coef_inter, batch.atom_batch, batch.atom_residue,
                                                        batch.atom_type, B, L).transpose(0, 1)
+        if self.rounds is not None:
+            inter = inter[:, :self.rounds]
+            B, R, L, _ = inter.shape
         maskf = batch.mask.to(inter.dtype)
         inter_w = inter * self.w_inter  # (B, R, L, 11)
         u = inter_w.sum(-1) * maskf.unsqueeze(1)  # (B, R, L)

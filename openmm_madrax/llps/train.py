@@ -38,6 +38,7 @@ class TrainConfig:
     kernel: int = 5
     dilations: Tuple[int, ...] = (1, 2, 4)
     pool: int = 4
+    rounds: Optional[int] = None
     dropout: float = 0.1
     inputs: str = "full"
     finetune: bool = False
@@ -54,7 +55,8 @@ class TrainConfig:
 
     def model(self) -> LLPSNet:
         return LLPSNet(width=self.width, heads=self.heads, kernel=self.kernel, dilations=self.dilations,
-                       dropout=self.dropout, inputs=self.inputs, finetune=self.finetune, pool=self.pool)
+                       dropout=self.dropout, inputs=self.inputs, finetune=self.finetune, pool=self.pool,
+                       rounds=self.rounds)
 
 
 @dataclass
