@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import ROOT, UBIQUITIN
+from helpers import ROOT, UBIQUITIN
 
 from openmm_madrax.llps import LLPSNet, LLPSPredictor, PhysicsOptions, physics_profile
 from openmm_madrax.llps.conformers import batch_coil_conformers, chain_structure
@@ -18,8 +18,6 @@ from openmm_madrax.llps.model import make_batch
 from openmm_madrax.llps.physics import PhysicsCache, PhysicsEncoder, build_assembly, parameter_types, segments
 from openmm_madrax.llps.sequences import SequenceError, clean_sequence, network_sequence, physics_sequence, read_fasta
 from openmm_madrax.llps.train import Example, TrainConfig, attribution_summary, auroc, predict, train
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 #: a fast encoder setting for tests (the shipped one uses 4 rounds, 2 conformer sets, 6 trials)
 FAST = PhysicsOptions(rounds=2, conformer_sets=1, trials=2)
@@ -108,7 +106,7 @@ def test_parameter_coefficients_match_the_energy_module():
     st = asm.structure
     confs = batch_coil_conformers(asm.chain_sequences(seq), seed=5)
     xyz = PhysicsEncoder(FAST)._encounters(asm, confs, np.random.default_rng(0))  # two chains in contact
-    m = energy_module(st.with_coords(xyz), burial="foldx", smooth=True, dtype="float32", skin=2.5)
+    m = energy_module(st.with_coords(xyz), burial="foldx", smooth=True, precision="single", skin=2.5)
     e0, coef = PhysicsEncoder._score(m, xyz, True)
     keys, energ, vdw = parameter_types()
     types = asm.atom_type

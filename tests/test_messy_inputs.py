@@ -1,7 +1,10 @@
 """The messy real-world structures of shared/data/structures (MANIFEST.tsv): each one either
 scores to a finite energy after the opt-in documented for it in docs/input.md, or raises a
 StructureError with a specific message; plus the reference preprocessing (preprocess="madrax")
-reproduces the scored inputs of spec/reference/inputs from their original files."""
+reproduces the scored inputs of spec/reference/inputs from their original files.
+
+The structures that may ship with the project are bundled in tests/data/structures (gzipped) and
+run from a plain clone; the others skip, with the reason, when ../shared is absent."""
 from __future__ import annotations
 
 import math
@@ -12,15 +15,11 @@ import pytest
 
 import openmm_madrax as omx
 from openmm_madrax import MadraXWarning, StructureError
-from openmm_madrax.io import read_pdb
+from openmm_madrax.structure.records import read_pdb
 
-from conftest import SHARED
+from helpers import SHARED, shared_path, structure_path
 
-STRUCTURES = SHARED / "data" / "structures"
 REFERENCE_INPUTS = SHARED / "spec" / "reference" / "inputs"
-
-if not STRUCTURES.is_dir():  # pragma: no cover - depends on the checkout
-    pytest.skip(f"shared structures not found at {STRUCTURES}", allow_module_level=True)
 
 FIRST = {"altloc": "first"}
 DROP = {"drop_nonstandard": True}
@@ -97,25 +96,27 @@ def _params():
 
 
 def test_every_manifest_file_is_covered():
-    listed = [line.split("\t")[0] for line in (STRUCTURES / "MANIFEST.tsv").read_text().splitlines()[1:] if line]
+    manifest = shared_path("data", "structures", "MANIFEST.tsv")
+    listed = [line.split("\t")[0] for line in manifest.read_text().splitlines()[1:] if line]
     assert sorted(listed) == sorted(CASES)
 
 
 def _load(name, **kwargs):
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        s = omx.load(STRUCTURES / name, **kwargs)
+        s = omx.load(structure_path(name), **kwargs)
     msgs = [str(w.message) for w in rec if issubclass(w.category, MadraXWarning)]
     return s, msgs
 
 
 @pytest.mark.parametrize("name,default_error,options,n_residues,warning", _params())
 def test_messy_structure(name, default_error, options, n_residues, warning):
+    path = structure_path(name)
     if default_error is not None:
         with pytest.raises(StructureError) as exc:
-            omx.load(STRUCTURES / name, quiet=True)
+            omx.load(path, quiet=True)
         assert default_error in str(exc.value)
-        assert str(exc.value).startswith(str(STRUCTURES / name))
+        assert str(exc.value).startswith(str(path))
     s, msgs = _load(name, **options)
     assert s.n_residues == n_residues
     # one warning per category: never two messages of the same kind
@@ -137,7 +138,7 @@ def test_messy_structure(name, default_error, options, n_residues, warning):
 
 
 def test_unk_cannot_be_repaired_but_can_be_dropped():
-    path = STRUCTURES / "large/6msm_CFTR_cryoEM_UNK.pdb"
+    path = structure_path("large/6msm_CFTR_cryoEM_UNK.pdb")
     with pytest.raises(StructureError) as exc:
         omx.load(path, repair=True)
     msg = str(exc.value)
@@ -148,16 +149,16 @@ def test_unk_cannot_be_repaired_but_can_be_dropped():
 
 
 def test_modified_residues_replaced_by_repair():
-    s = omx.load(STRUCTURES / "complexes/1hvr_hivpr_dimer_XK2.pdb", repair=True, quiet=True)
+    s = omx.load(structure_path("complexes/1hvr_hivpr_dimer_XK2.pdb"), repair=True, quiet=True)
     cys = [r for r in s.residues if r.resseq == 67]
     assert [(r.chain_id, r.resname, r.input_resname) for r in cys] == [("A", "CYS", "CSO"), ("B", "CYS", "CSO")]
     assert s.dropped["replaced"] == ["A:CSO67 -> CYS (removed OD)", "B:CSO67 -> CYS (removed OD)"]
-    s = omx.load(STRUCTURES / "medium/1bhl_missing_res_CAS.pdb", repair=True, quiet=True)
+    s = omx.load(structure_path("medium/1bhl_missing_res_CAS.pdb"), repair=True, quiet=True)
     assert s.n_residues == 135 and "A:CAS65 -> CYS (removed AS CE1 CE2)" in s.dropped["replaced"]
 
 
 def test_nmr_model_selection():
-    path = STRUCTURES / "nmr/1l2y_trpcage_nmr38.pdb"
+    path = structure_path("nmr/1l2y_trpcage_nmr38.pdb")
     first = omx.load(path, quiet=True)
     last = omx.load(path, model=38, quiet=True)
     assert first.atom_names == last.atom_names and not np.allclose(first.coords, last.coords)
@@ -167,10 +168,10 @@ def test_nmr_model_selection():
 
 
 def test_insertion_codes_and_negative_numbers_survive():
-    s = omx.load(STRUCTURES / "large/1igy_IgG1_glycans.pdb", quiet=True)
+    s = omx.load(structure_path("large/1igy_IgG1_glycans.pdb"), quiet=True)
     labels = {(r.chain_id, r.resseq, r.icode) for r in s.residues}
     assert ("B", 82, "A") in labels and ("B", 82, "B") in labels and ("B", 82, "C") in labels
-    s = omx.load(STRUCTURES / "medium/1o1z_altloc_missing.pdb", altloc="first", repair=True, quiet=True)
+    s = omx.load(structure_path("medium/1o1z_altloc_missing.pdb"), altloc="first", repair=True, quiet=True)
     assert s.residues[0].resseq < 0
 
 
@@ -178,7 +179,7 @@ def test_openmm_and_mdtraj_inputs_match_the_file():
     from openmm.app import PDBFile
 
     md = pytest.importorskip("mdtraj")
-    path = STRUCTURES / "medium/1ubi_ubiquitin.pdb"
+    path = structure_path("medium/1ubi_ubiquitin.pdb")
     ref = omx.score(path, torsions=False, quiet=True).attrs["total"]
     pdb = PDBFile(str(path))
     assert omx.score(pdb.topology, pdb.positions, torsions=False, quiet=True).attrs["total"] == \
@@ -190,7 +191,7 @@ def test_openmm_and_mdtraj_inputs_match_the_file():
 def test_cli_with_opt_ins(tmp_path, capsys):
     from openmm_madrax.cli import main
 
-    path = STRUCTURES / "complexes/1hvr_hivpr_dimer_XK2.pdb"
+    path = structure_path("complexes/1hvr_hivpr_dimer_XK2.pdb")
     assert main(["score", str(path)]) == 2
     err = capsys.readouterr().err
     assert "openmm-madrax: error:" in err and "A:CSO67 (line 1017)" in err and "--drop-nonstandard" in err
@@ -211,7 +212,7 @@ def test_madrax_preprocessing_reproduces_reference_inputs(original, reference):
     ref_path = REFERENCE_INPUTS / reference
     if not ref_path.is_file():  # pragma: no cover - depends on the checkout
         pytest.skip(f"{ref_path} not found")
-    s = omx.load(STRUCTURES / original, preprocess="madrax", quiet=True)
+    s = omx.load(structure_path(original), preprocess="madrax", quiet=True)
     ref = read_pdb(ref_path).records  # the scored input, every atom as written
     # same atoms in the same order with the same coordinates
     assert s.atom_names == [r.name for r in ref]

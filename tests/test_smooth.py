@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REFERENCE_NAMES, reference_structure
+from helpers import REFERENCE_NAMES, reference_structure
 from openmm_madrax import CHANNELS
 from openmm_madrax.energy.model import MadraXEnergy
 
@@ -97,7 +97,7 @@ def test_directional_derivatives_md_setting_float64():
         _directional_check(module, pos, n_dirs=8 if k == 0 else 4, h=1e-4, rtol=1e-4, seed=200 + k)
 
 
-@pytest.mark.parametrize("name", ["1UBI", "alanine"])
+@pytest.mark.parametrize("name", [pytest.param("1UBI", marks=pytest.mark.slow), "alanine"])  # 1UBI: ~12 s
 def test_atom_force_components_float64(name):
     s = reference_structure(name)
     module = MadraXEnergy(s.tables(), smooth=True, skin=2.0)
@@ -212,6 +212,7 @@ SCANS = [
 ]
 
 
+@pytest.mark.slow  # fine energy scans, 7-26 s each on 2 loaded cores
 @pytest.mark.parametrize("moving, partner, path, start, stop, what", SCANS)
 def test_continuity_scans(moving, partner, path, start, stop, what):
     """Move atoms through a switch region in 1e-3 A steps (spec 7 continuity criteria)."""

@@ -63,12 +63,19 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import torch
+    from ..threads import torch_threads
 
+    with torch_threads(1):  # small tensors: one torch thread is fastest (docs/features.md)
+        return _run(args)
+
+
+def _run(args) -> int:
     from ..errors import MadraXError
     from ..features import compute_features, features_from_simulation, plot_profile, simulate
+    from ..outputs import PLOT_FORMATS, check_output_paths
 
-    torch.set_num_threads(1)
+    check_output_paths((args.output, None, "output"), (args.plot, PLOT_FORMATS, "--plot"),
+                       (args.frames, (".npz",), "--frames"))
     t0 = time.perf_counter()
     stem = os.path.splitext(args.output)[0]
     lk = load_kwargs(args)
@@ -88,7 +95,7 @@ def run(args) -> int:
                         temperature=args.temperature, timestep_fs=args.timestep,
                         report_interval=args.report_interval, minimize_iterations=args.minimize_iterations,
                         seed=args.seed, platform=args.platform, threads=args.threads, resume=args.resume,
-                        progress=args.progress)
+                        progress=args.progress, load_options=lk)
         print(f"trajectory {run_.trajectory} (topology {run_.topology}, energies {run_.energies})", file=sys.stderr)
         feats = features_from_simulation(run_, name=os.path.splitext(os.path.basename(args.simulate))[0], **common)
     else:

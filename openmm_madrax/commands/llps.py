@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from . import add_structure_options, load_kwargs
+
 HELP = "phase-separation predictions: driver / client probability and c_sat (predict, train, cv, featurise)"
 DESCRIPTION = """Liquid-liquid phase separation (LLPS) network with MadraX physics inside (docs/llps.md).
 
@@ -33,6 +35,7 @@ def add_arguments(p) -> None:
                                                   "'none' disables it)")
     pr.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     pr.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_structure_options(pr)
     tr = sub.add_parser("train", help="train the shipped weights from ../shared/data/llps")
     tr.add_argument("--cache", required=True, help="physics cache folder")
     tr.add_argument("-o", "--output", required=True, help="weights file to write")
@@ -59,8 +62,6 @@ def run(args) -> int:
     if cmd is None:
         print(DESCRIPTION)
         return 1
-    import torch
-
     if cmd == "predict":
         return _predict(args)
     if cmd == "featurise":
@@ -72,6 +73,9 @@ def run(args) -> int:
         return fmain(argv)
     if cmd == "train":
         from ..llps.experiments import train_final
+        from ..outputs import check_output_path
+
+        check_output_path(args.output, (".pt",), "weights")
         from ..llps.featurise import featurise, training_sequences
 
         featurise(training_sequences(), args.cache, processes=args.processes)
@@ -88,24 +92,36 @@ def run(args) -> int:
 
 
 def _predict(args) -> int:
-    import torch
+    from pathlib import Path
 
-    from ..llps.predictor import LLPSPredictor
+    from ..llps.predictor import LLPSPredictor, _safe, read_inputs
+    from ..outputs import check_output_path
+    from ..threads import torch_threads
 
-    torch.set_num_threads(max(1, args.threads))
+    check_output_path(args.output, (".csv",), "predictions")
+    for folder, what in ((args.plot, "--plot"), (args.residues, "--residues")):
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            from ..errors import MadraXError
+
+            raise MadraXError(f"{what} {folder!r} is a file; give a folder")
+    records = read_inputs(args.input, **load_kwargs(args))
+    bad = [r for r in records if r.error]
+    if len(bad) == len(records):  # nothing to predict: report, write nothing, never load the weights
+        for r in bad:
+            print(f"openmm-madrax: error: {r.error}", file=sys.stderr)
+        return 2
     cache = False if (args.cache or "").lower() == "none" else args.cache
     predictor = LLPSPredictor.load(args.weights, cache=cache)
-    df, tables = predictor.predict(args.input, plot_dir=args.plot, progress=args.progress, residues=True)
+    with torch_threads(max(1, args.threads)):
+        df, tables = predictor.predict(records, plot_dir=args.plot, progress=args.progress, residues=True)
+    failed = df[df["error"].fillna("") != ""]
+    if len(failed) == len(df):
+        return 2
     df.to_csv(args.output, index=False, float_format="%.6g")
     if args.residues:
-        from pathlib import Path
-
-        from ..llps.predictor import _safe
-
         Path(args.residues).mkdir(parents=True, exist_ok=True)
         for rid, t in tables.items():
             t.to_csv(Path(args.residues) / f"{_safe(rid)}.csv", index=False, float_format="%.5g")
-    failed = df[df["error"].fillna("") != ""]
     ok = len(df) - len(failed)
     print(f"openmm-madrax: {ok} of {len(df)} record(s) predicted -> {args.output}"
           + (f"; {len(failed)} failed: {', '.join(map(str, failed['id']))}" if len(failed) else ""), file=sys.stderr)

@@ -30,8 +30,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..outputs import check_output_paths
     from ..scoring import score
 
+    check_output_paths((args.output, None, "output"))
     df = score(args.file, burial=args.burial, smooth=args.smooth, dtype="float32" if args.float32 else "float64",
                **load_kwargs(args))
     if args.format == "csv":

@@ -33,8 +33,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import params
-from ..atomtypes import THREE_LETTER
 from ..mutate import UNSCORED_CHI_VALUES, residue_atom_order, side_chain_geometry
+from ..residues import THREE_LETTER
 from ..structure import ResidueInfo, Structure
 
 # ideal backbone geometry (Engh & Huber 1991)

@@ -64,7 +64,13 @@ def run_cv(cache_dir, out_dir, variants: Sequence[str] = ("sequence-only", "phys
     """Grouped ``n_folds``-fold CV of the baselines and the network variants on the same folds.
     Writes ``metrics_<name>.csv`` (per fold), ``oof_<name>.csv``, ``summary.csv`` / ``summary.md``
     and the learned physics parameters (``physics_parameters.json``) to ``out_dir``."""
-    torch.set_num_threads(1)
+    from ..threads import torch_threads
+
+    with torch_threads(1):
+        return _run_cv(cache_dir, out_dir, variants, n_folds, seed, catgranule_csv, only_cached, log, config)
+
+
+def _run_cv(cache_dir, out_dir, variants, n_folds, seed, catgranule_csv, only_cached, log, config):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache = PhysicsCache(cache_dir, PhysicsOptions())
@@ -114,9 +120,14 @@ def train_final(cache_dir, out_path, n_models: int = 5, seed: int = 0, variant: 
     """The shipped predictor: ``n_models`` networks trained on all PPMC proteins and c_sat regions,
     each with early stopping on a different grouped 15 % of the clusters (seeds seed .. seed+n-1);
     predictions average them."""
+    from ..threads import torch_threads
     from .predictor import LLPSPredictor
 
-    torch.set_num_threads(1)
+    with torch_threads(1):
+        return _train_final(cache_dir, out_path, n_models, seed, variant, log, config, LLPSPredictor)
+
+
+def _train_final(cache_dir, out_path, n_models, seed, variant, log, config, LLPSPredictor):
     cache = PhysicsCache(cache_dir, PhysicsOptions())
     ppmc, ppmc_ex, csat, csat_ex = load_examples(cache, log=log)
     models, hists = [], []

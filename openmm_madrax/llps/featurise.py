@@ -21,9 +21,6 @@ _CACHE: Optional[PhysicsCache] = None
 
 def _init(directory: str, options: dict, threads: int) -> None:
     global _CACHE
-    import torch
-
-    torch.set_num_threads(threads)
     _CACHE = PhysicsCache(directory, PhysicsOptions(**options))
 
 

@@ -314,7 +314,14 @@ class PhysicsEncoder:
         self.options = options
 
     def profile(self, sequence: str) -> PhysicsProfile:
-        """The :class:`PhysicsProfile` of a sequence of the 20 standard one-letter codes."""
+        """The :class:`PhysicsProfile` of a sequence of the 20 standard one-letter codes (run with
+        the project's default torch thread count, see :mod:`openmm_madrax.threads`)."""
+        from ..threads import default_torch_threads, torch_threads
+
+        with torch_threads(default_torch_threads()):
+            return self._profile(sequence)
+
+    def _profile(self, sequence: str) -> PhysicsProfile:
         import time
 
         t0 = time.perf_counter()
@@ -351,15 +358,16 @@ class PhysicsEncoder:
 
     def _chunk(self, sequence: str, segs, rng: np.random.Generator, intra: np.ndarray, inter: np.ndarray,
                chains: Optional[List[np.ndarray]] = None):
-        from ..scoring import energy_module
+        from ..energy import EnergyOptions, energy_module
 
         opt = self.options
         asm = build_assembly(sequence, segs)
         st = asm.structure
-        # one smooth module for relaxation and scores (a skin of 2 A: a brief rigid-body
+        # one smooth module for relaxation and scores (a skin of 2.5 A: a brief rigid-body
         # relaxation stays inside it, so a round needs one neighbour-list build); the planar-frame
         # sign of smooth mode is decided from the first conformers
-        module = energy_module(st, burial=opt.burial, smooth=True, dtype="float32", fix_frames=False, skin=self.SKIN)
+        module = energy_module(st, EnergyOptions(burial=opt.burial, smooth=True, precision="single", fix_frames=False,
+                                                 skin=self.SKIN))
         R, S = inter.shape[0], intra.shape[0]
         A = len(asm.core_atoms)
         coef_alone = np.zeros((S, A, 3), np.float32)

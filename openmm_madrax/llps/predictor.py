@@ -50,9 +50,10 @@ def _is_structure(path: Path) -> bool:
     return any(name.endswith(s) for s in STRUCTURE_SUFFIXES)
 
 
-def read_inputs(inputs) -> List[Record]:
+def read_inputs(inputs, **load_kwargs) -> List[Record]:
     """Records from: a sequence string, a FASTA / PDB / mmCIF path or a folder of them, a dict
-    id -> sequence, or a list of sequences / (id, sequence) pairs / paths."""
+    id -> sequence, or a list of sequences / (id, sequence) pairs / paths.  ``load_kwargs`` go to
+    :func:`openmm_madrax.load` for structure files (``altloc``, ``drop_nonstandard``, ``repair``, ...)."""
     if isinstance(inputs, dict):
         return [Record(str(k), str(v), "sequence") for k, v in inputs.items()]
     if isinstance(inputs, (list, tuple)):
@@ -61,7 +62,7 @@ def read_inputs(inputs) -> List[Record]:
             if isinstance(item, (tuple, list)) and len(item) == 2:
                 out.append(Record(str(item[0]), str(item[1]), "sequence"))
             elif isinstance(item, Path) or (isinstance(item, str) and os.path.exists(item)):
-                out += read_inputs(item)
+                out += read_inputs(item, **load_kwargs)
             else:
                 out.append(Record(f"seq{k + 1}", str(item), "sequence"))
         return out
@@ -78,16 +79,17 @@ def read_inputs(inputs) -> List[Record]:
                 raise MadraXError(f"{p}: no FASTA, PDB or mmCIF files in the folder")
             out = []
             for f in files:
-                out += read_inputs(f)
+                out += read_inputs(f, **load_kwargs)
             return out
         if _is_structure(p):
-            return _structure_records(p)
+            return _structure_records(p, **load_kwargs)
         return [Record(i, s, str(p)) for i, s in read_fasta(p)]
     raise TypeError(f"cannot read inputs of type {type(inputs).__name__}")
 
 
-def _structure_records(path: Path) -> List[Record]:
-    """One record per protein chain of a PDB / mmCIF file (id ``STEM_CHAIN``)."""
+def _structure_records(path: Path, **load_kwargs) -> List[Record]:
+    """One record per protein chain of a PDB / mmCIF file (id ``STEM_CHAIN``), read with
+    :func:`openmm_madrax.load` (its checks and options, e.g. ``altloc="first"``)."""
     import warnings
 
     from ..structure import load
@@ -96,7 +98,7 @@ def _structure_records(path: Path) -> List[Record]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            st = load(str(path), altloc="first", drop_nonstandard=True, quiet=True)
+            st = load(str(path), quiet=True, **load_kwargs)
     except MadraXError as exc:
         return [Record(stem, "", str(path), f"{path}: {exc}")]
     out = []
@@ -145,12 +147,22 @@ class LLPSPredictor:
 
     # -- prediction
     def predict(self, inputs, *, plot_dir=None, progress: bool = True, residues: bool = False,
-                errors: str = "warn"):
-        """Predict ``inputs`` (see :func:`read_inputs`); a DataFrame, first columns
-        ``id, length, p_driver, p_client, csat_uM``.  Records that cannot be predicted keep their
-        row with NaN values and the reason in ``error`` (``errors="raise"`` raises instead).
+                errors: str = "warn", **load_kwargs):
+        """Predict ``inputs`` (see :func:`read_inputs`; or a list of :class:`Record`); a DataFrame,
+        first columns ``id, length, p_driver, p_client, csat_uM``.  Records that cannot be predicted
+        keep their row with NaN values and the reason in ``error`` (``errors="raise"`` raises
+        instead, ``"warn"`` prints one line per failed record, ``"ignore"`` is silent).
         ``residues=True`` also returns the per-residue tables (dict id -> DataFrame)."""
-        records = read_inputs(inputs)
+        from ..threads import default_torch_threads, torch_threads
+
+        if isinstance(inputs, list) and inputs and all(isinstance(r, Record) for r in inputs):
+            records = inputs
+        else:
+            records = read_inputs(inputs, **load_kwargs)
+        with torch_threads(default_torch_threads()):
+            return self._predict_records(records, plot_dir, progress, residues, errors)
+
+    def _predict_records(self, records, plot_dir, progress, residues, errors):
         rows, tables = [], {}
         it = records
         if progress:
