@@ -252,8 +252,13 @@ def predict_protein(predictor: LLPSPredictor, record: Union[Record, Tuple[str, s
     t0 = time.perf_counter()
     path = predictor.cache.path(physics_sequence(seq))
     cached = path is not None and path.exists()
-    inp = predictor.builder.build([record.id], [seq])[0]
-    out, table = predictor._forward(inp)
+    try:
+        inp = predictor.builder.build([record.id], [seq])[0]
+        out, table = predictor._forward(inp)
+    except (MadraXError, ValueError, RuntimeError, MemoryError) as exc:  # one record must not stop a batch
+        row["length"] = len(seq)
+        row["error"] = f"record {record.id!r}: prediction failed: {type(exc).__name__}: {exc}".splitlines()[0]
+        return row, None
     row.update({"length": len(seq), **out})
     row["disordered_fraction"] = float((inp.disorder >= 0.5).mean())
     row["sticker_energy_per_residue"] = table.attrs["sticker_energy_per_residue"]
