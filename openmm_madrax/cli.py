@@ -25,6 +25,7 @@ COMMANDS = {
     "md": "md",
     "ddg": "ddg",
     "features": "features",
+    "llps": "llps",
     "ensemble": "ensemble",
 }
 

@@ -56,10 +56,11 @@ def _argv(variant: str, path: str, out) -> list:
                               "-o", str(out / "features.csv"), "--no-progress", "--platform", "Reference"],
         "fit-torsions": ["fit-torsions", path, "-o", str(out / "densities.npz"), "--quiet"],
         "ensemble": ["ensemble", path, "-o", str(out / "ens"), "--n", "2", "--no-progress"],
+        "llps": ["llps", "predict", path, "-o", str(out / "predictions.csv"), "--no-progress"],
     }[variant]
 
 
-VARIANTS = ["score", "minimize", "md", "ddg", "features", "features-simulate", "fit-torsions", "ensemble"]
+VARIANTS = ["score", "minimize", "md", "ddg", "features", "features-simulate", "fit-torsions", "ensemble", "llps"]
 
 
 def test_every_cli_command_is_in_the_matrix():
@@ -167,6 +168,7 @@ OUTPUT_OPTIONS = [
     (["features", UBIQUITIN, "-o", "{tmp}/f.csv", "--frames", "{out}"], "npz", "txt"),
     (["features", "--simulate", UBIQUITIN, "--ns", "0.001", "-o", "{out}"], "csv", None),
     (["fit-torsions", UBIQUITIN, "-o", "{out}"], "npz", "txt"),
+    (["llps", "predict", UBIQUITIN, "-o", "{out}"], "csv", "txt"),
 ]
 
 
