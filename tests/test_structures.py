@@ -11,7 +11,8 @@ import pytest
 
 import openmm_madrax as omx
 from openmm_madrax import MadraXWarning, StructureError
-from openmm_madrax.io import read_file
+from openmm_madrax.residues import parent_residue
+from openmm_madrax.structure.records import read_file
 
 # MET1-GLN2-ILE3 of ubiquitin (1UBI), heavy atoms
 TRIPEPTIDE = """\
@@ -269,7 +270,7 @@ def test_hydrogens_are_ignored(tmp_path):
     ("CALA", "ALA"), ("NHIE", "HIS"), ("ALA", "ALA"), ("MSE", None), ("UNK", None), ("NME", None),
     ("HOH", None)])
 def test_parent_residue_names(name, parent):
-    assert omx.structure.parent_residue(name) == parent
+    assert parent_residue(name) == parent
 
 
 def test_terminal_residue_name(tmp_path):
@@ -594,3 +595,11 @@ def test_cli_reports_errors_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "openmm-madrax: error:" in err and "A:GLN2 (line 9) lacks CA" in err
     assert "Traceback" not in err
+
+
+def test_structure_repr_is_one_line():
+    from helpers import UBIQUITIN, quiet
+
+    s = quiet(omx.load, UBIQUITIN)
+    text = repr(s)
+    assert "\n" not in text and len(text) < 120 and "76 residues" in text and "602 heavy atoms" in text

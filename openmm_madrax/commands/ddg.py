@@ -52,6 +52,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..ddg import Protocol, ddg, read_mutation_file
     from ..errors import MadraXError
+    from ..threads import torch_threads
 
     mutants = []
     for value in args.mutations or []:
@@ -63,19 +64,18 @@ def run(args) -> int:
                           "and/or --mutation-file FILE")
     if args.repeats < 1:
         raise MadraXError("--repeats must be at least 1")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     protocol = Protocol.fast() if args.fast else Protocol()
     if args.no_repair:
         protocol.repair = False
-    df = ddg(args.file, mutants, partners=args.partners, weights=args.weights, seed=args.seed, repeats=args.repeats,
-             protocol=protocol, progress=not args.no_progress, load_kwargs=load_kwargs(args))
+    with torch_threads(args.threads or None):
+        df = ddg(args.file, mutants, partners=args.partners, weights=args.weights, seed=args.seed,
+                 repeats=args.repeats, protocol=protocol, progress=not args.no_progress, load_kwargs=load_kwargs(args))
     text = df.to_csv(index=False, float_format="%.4f")
     if args.output:
         with open(args.output, "w") as fh:
             fh.write(text)
+        cols = [c for c in ("mutant", "ddg", "ddg_sd", "ddg_bind", "status") if c in df]
+        sys.stdout.write(df[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}") + "\n")
     else:
         sys.stdout.write(text)
     n_bad = int((df["status"] != "ok").sum())

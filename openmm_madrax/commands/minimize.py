@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 from . import add_structure_options, load_kwargs
 
@@ -11,9 +10,11 @@ DESCRIPTION = """Energy-minimise a protein with MadraX inside OpenMM (L-BFGS, Lo
 
 The input is prepared as for MD: waters and ligands removed, hydrogens added at pH 7, amber14
 bonded terms.  --mode replace (default): MadraX replaces all classical non-bonded terms;
---mode add: MadraX x --scale on top of amber14 + GBn2 implicit solvent.  The MadraX energy
-(kcal/mol, per channel) before and after goes to stderr; --scores writes the per-residue
-energies of the minimised structure as CSV."""
+--mode add: MadraX x --scale on top of amber14 + GBn2 implicit solvent.  Printed before and after:
+the total potential energy (kJ/mol; what the minimiser lowers), the MadraX energy the force adds
+(kcal/mol, on its smooth MD surface and with its channel weights) and the exact MadraX energy of
+the same heavy atoms (kcal/mol, the number 'openmm-madrax score' gives).  --scores writes the
+per-residue exact energies of the minimised structure as CSV."""
 
 
 def add_md_options(p) -> None:
@@ -30,8 +31,8 @@ def add_md_options(p) -> None:
                         "the amber bonded terms own that geometry and together they need a 1 fs time step")
     g.add_argument("--no-14", dest="keep_14", action="store_false",
                    help="replace mode: drop the scaled 1-4 Coulomb/LJ pairs the torsions were fitted with")
-    g.add_argument("--backend", choices=["torch", "python"], default="torch",
-                   help="TorchForce (default) or PythonForce")
+    g.add_argument("--backend", choices=["auto", "torch", "python"], default="auto",
+                   help="auto (default: TorchForce with a CUDA device, else PythonForce), torch or python")
     g.add_argument("--precision", choices=["single", "double"], default="single",
                    help="MadraX module precision (default single)")
     g.add_argument("--burial", choices=["madrax", "foldx"], default="madrax", help="burial normalisation")
@@ -40,34 +41,36 @@ def add_md_options(p) -> None:
                    help="OpenMM platform (default: the fastest available, CUDA > OpenCL > CPU > Reference)")
     g.add_argument("--threads", type=int, default=None,
                    help="threads of OpenMM's CPU platform (default: OpenMM's default, all cores)")
-    g.add_argument("--torch-threads", type=int, default=1,
-                   help="torch intra-op threads for the MadraX force on CPU (default 1: its tensors are small, "
-                        "and more threads fight OpenMM's own threads; on a loaded machine 2 threads ran 5-10x slower)")
+    g.add_argument("--torch-threads", type=int, default=None,
+                   help="torch intra-op threads of the MadraX force, set while it runs (default 1, or "
+                        "OPENMM_MADRAX_TORCH_THREADS: its tensors are small, and more threads fight OpenMM's own)")
 
 
 def build(args):
-    """(prepared system, platform, platform properties) from the parsed arguments."""
-    import torch
+    """The prepared system (:func:`~openmm_madrax.openmm.prepare_system`) from the parsed arguments."""
+    from ..openmm import prepare_system
 
-    from ..openmm import prepare_system, select_platform
-
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
     lk = load_kwargs(args)  # PDBFixer reads the first model / altloc; these options shape the MadraX side
     repair = lk.pop("repair")
-    prepared = prepare_system(args.file, mode=args.mode, forcefield=args.forcefield, scale=args.scale,
-                              keep_14=args.keep_14, constraints=getattr(args, "constraints", "HBonds"),
-                              backend=args.backend, precision=args.precision, burial=args.burial, pH=args.ph,
-                              repair=repair, channel_weights={} if args.with_peptide_bond else None, **lk)
-    platform = select_platform(args.platform, prepared.system)
-    props = {}
-    if platform.getName() == "CPU" and args.threads:
-        props["Threads"] = str(args.threads)
-    return prepared, platform, props
+    return prepare_system(args.file, mode=args.mode, forcefield=args.forcefield, scale=args.scale,
+                          keep_14=args.keep_14, constraints=getattr(args, "constraints", "HBonds"),
+                          backend=args.backend, precision=args.precision, burial=args.burial, pH=args.ph,
+                          repair=repair, channel_weights={} if args.with_peptide_bond else None,
+                          torch_threads=args.torch_threads, **lk)
 
 
 def channel_line(series) -> str:
     return " ".join(f"{k}={v:.2f}" for k, v in series.items() if abs(v) > 5e-3)
+
+
+def energy_line(madrax, channels, potential_kj: float, exact_kcal: float) -> str:
+    """One comparable line: the total potential (what the minimiser lowers), the MadraX energy the
+    force adds (its surface and channel weights) and the exact MadraX energy (what ``score`` prints)."""
+    off = [c for c, w in zip(channels.index, madrax.channel_weights) if w == 0.0]
+    note = f", without {', '.join(off)}" if off else ""
+    return (f"potential {potential_kj:.1f} kJ/mol | MadraX force {madrax.force_energy_kcal(channels.values):.2f} "
+            f"kcal/mol ({channels.attrs.get('surface', 'force')} surface{note}) | MadraX exact "
+            f"{exact_kcal:.2f} kcal/mol (as 'score')")
 
 
 def add_arguments(p) -> None:
@@ -77,51 +80,40 @@ def add_arguments(p) -> None:
                    "(default 1000)")
     p.add_argument("--tolerance", type=float, default=10.0,
                    help="convergence: RMS force below this, kJ/mol/nm (default 10)")
-    p.add_argument("--scores", default=None, help="write the per-residue MadraX energies after minimisation (CSV)")
+    p.add_argument("--scores", default=None,
+                   help="write the per-residue MadraX energies after minimisation (CSV; exact surface, the columns "
+                        "of 'score')")
     add_md_options(p)
     add_structure_options(p)
 
 
 def run(args) -> int:
-    import numpy as np
     import openmm
-    from openmm import unit
 
-    prepared, platform, props = build(args)
+    from ..openmm.runner import STRUCTURE_FORMATS, check_output_path, minimize, platform_properties, write_structure
+    from ..openmm.systems import select_platform
+
+    check_output_path(args.output, STRUCTURE_FORMATS, "output structure")
+    prepared = build(args)
     madrax = prepared.madrax
-    integrator = openmm.VerletIntegrator(0.001)
-    context = openmm.Context(prepared.system, integrator, platform, props)
+    platform = select_platform(args.platform, prepared.system)
+    context = openmm.Context(prepared.system, openmm.VerletIntegrator(0.001), platform,
+                             platform_properties(platform, args.threads))
     context.setPositions(prepared.positions)
-    before = madrax.channel_energies(context)
-    e0 = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
     print(f"platform {platform.getName()}, mode {args.mode}, {prepared.topology.getNumAtoms()} atoms "
           f"({madrax.structure.n_atoms} MadraX heavy atoms)", file=sys.stderr)
-    print(f"before: potential {e0:.1f} kJ/mol, MadraX {before.sum():.2f} kcal/mol ({channel_line(before)})",
+
+    def on_start(before, e0):
+        print(f"before: {energy_line(madrax, before, e0, madrax.channel_energies(context, surface='exact').sum())}",
+              file=sys.stderr)
+
+    res = minimize(context, madrax, tolerance=args.tolerance, max_iterations=args.max_iterations, on_start=on_start)
+    exact_after = madrax.residue_energies(res.positions, surface="exact")
+    print(f"after:  {energy_line(madrax, res.after, res.potential_after_kj, exact_after.attrs['total'])} "
+          f"[{res.seconds:.1f} s]", file=sys.stderr)
+    print(f"        channels after (exact): {channel_line(exact_after[list(exact_after.columns[3:])].sum())}",
           file=sys.stderr)
-    t0 = time.perf_counter()
-    openmm.LocalEnergyMinimizer.minimize(context, args.tolerance * unit.kilojoule_per_mole / unit.nanometer,
-                                         args.max_iterations)
-    state = context.getState(getEnergy=True, getPositions=True)
-    e1 = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
-    pos = state.getPositions(asNumpy=True)
-    if not np.isfinite(e1) or not np.isfinite(pos.value_in_unit(unit.nanometer)).all():
-        from ..errors import MadraXError
-
-        raise MadraXError("minimisation produced non-finite energies or positions (NaN); try --precision double")
-    after = madrax.channel_energies(state)
-    print(f"after:  potential {e1:.1f} kJ/mol, MadraX {after.sum():.2f} kcal/mol ({channel_line(after)}) "
-          f"[{time.perf_counter() - t0:.1f} s]", file=sys.stderr)
-    write_structure(args.output, prepared.topology, pos)
+    write_structure(args.output, prepared.topology, res.positions)
     if args.scores:
-        madrax.residue_energies(state).to_csv(args.scores, index=False, float_format="%.6f")
+        exact_after.to_csv(args.scores, index=False, float_format="%.6f")
     return 0
-
-
-def write_structure(path: str, topology, positions) -> None:
-    from openmm import app
-
-    with open(path, "w") as fh:
-        if str(path).lower().endswith((".cif", ".mmcif", ".pdbx")):
-            app.PDBxFile.writeFile(topology, positions, fh, keepIds=True)
-        else:
-            app.PDBFile.writeFile(topology, positions, fh, keepIds=True)
