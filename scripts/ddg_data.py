@@ -99,7 +99,7 @@ def sequence_groups(paths: Dict[str, Path], k: int = 12) -> Dict[str, str]:
 
 
 def read_guerois() -> pd.DataFrame:
-    from openmm_madrax.ddg import read_guerois as _read
+    from openmm_madrax.ddg.calibration import read_guerois as _read
 
     t = _read(GUEROIS_DIR / "guerois.csv")
     out = pd.DataFrame({

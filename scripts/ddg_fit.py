@@ -23,6 +23,14 @@ from openmm_madrax.params import CHANNELS
 
 DDG_COLUMNS = [f"ddg_{c}" for c in CHANNELS]
 CLIP = 50.0
+#: channels entering the fit at another physical scale: side-chain entropy at the Abagyan-Totrov
+#: (FoldX) scale, i.e. without MadraX's learned factor 0.006017 x T / 300 (spec 5.8, T2)
+FEATURE_SCALE = {"sidechain_entropy": 300.0 / (0.006017 * 298.0)}
+USE_SCALES = True
+
+
+def scale_vector() -> np.ndarray:
+    return np.array([FEATURE_SCALE.get(c, 1.0) if USE_SCALES else 1.0 for c in CHANNELS])
 
 
 def folds_for(df: pd.DataFrame, n_folds: int = 5, seed: int = 0) -> np.ndarray:
@@ -107,7 +115,7 @@ def fold_interval(pred, obs, fold) -> Tuple[float, float]:
 
 
 def features(df: pd.DataFrame) -> np.ndarray:
-    return np.clip(df[DDG_COLUMNS].to_numpy(float), -CLIP, CLIP)
+    return np.clip(df[DDG_COLUMNS].to_numpy(float) * scale_vector(), -CLIP, CLIP)
 
 
 def cv_predict(df: pd.DataFrame, fold: np.ndarray, alphas: Sequence[float] = (0.01, 0.1, 1.0, 10.0),

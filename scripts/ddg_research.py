@@ -29,6 +29,9 @@ VARIANTS = {
     "v1": {"burial": "foldx"},
     "v2": {"burial": "foldx", "relax_scale": {"clash": 10.0}},
     "v3": {"burial": "foldx", "relax_scale": {"clash": 30.0}},
+    "v4": {"burial": "foldx", "shell_radius": 0.0},  # only the site relaxes
+    "v5": {"burial": "foldx", "shell_radius": 8.0},
+    "v6": {"burial": "foldx", "expand_chi": 15.0},  # rotamers +-15 deg in chi1/chi2
 }
 
 
@@ -112,6 +115,11 @@ def subset(name: str) -> pd.DataFrame:
         return ddg_data.dev_subset(d)
     if name == "full":
         return d
+    if name == "inc":  # mega-scale size-increasing: 150 per domain (plus the dev rows)
+        mega = d[(d["set"] == "megascale") & (d["size_class"] == "increase")]
+        dev = ddg_data.dev_subset(d)
+        pick = pd.concat([g.sample(n=150, random_state=1) for _, g in mega.groupby("pdb")])
+        return mega[mega["id"].isin(set(pick["id"]) | set(dev["id"]))]
     if name == "mega":
         return d[d["set"] == "megascale"]
     if name == "guerois":
@@ -135,12 +143,14 @@ def main(argv=None) -> int:
     r.add_argument("--variant", action="append", required=True)
     r.add_argument("--subset", default="dev")
     r.add_argument("--only", default=None, help="guerois or megascale")
+    r.add_argument("--no-scale", action="store_true")
     r.add_argument("--rows", default="all,guerois,megascale,size decrease,size similar,size increase,"
                    "megascale increase,guerois increase")
     args = p.parse_args(argv)
     if args.cmd == "report":
         import ddg_fit as F
 
+        F.USE_SCALES = not args.no_scale
         rows = subset(args.subset)
         tabs = {v: table(v, rows) for v in args.variant}
         common = set.intersection(*[set(t.loc[t["status"] == "ok", "id"]) for t in tabs.values()])

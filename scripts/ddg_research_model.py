@@ -9,9 +9,10 @@ import numpy as np
 import torch
 
 from openmm_madrax import ddg as D
+from openmm_madrax.ddg import protocol as DP
 from openmm_madrax import mutate as mt
 from openmm_madrax.params import CHANNELS
-from openmm_madrax.scoring import energy_module
+from openmm_madrax.energy import energy_module
 
 
 @dataclass
@@ -20,6 +21,8 @@ class XProtocol(D.Protocol):
     relax_scale: Dict[str, float] = field(default_factory=dict)
     #: burial mode of the smooth energy used for rotamer choice and relaxation (None: ``burial``)
     relax_burial: Optional[str] = None
+    #: extra rotamers: chi1/chi2 of every library rotamer shifted by +-expand_chi degrees (0: none)
+    expand_chi: float = 0.0
 
 
 class Weighted(torch.nn.Module):
@@ -49,15 +52,29 @@ class XModeller(D.MutationModeller):
         xyz, _ = relaxer.relax(self._energy(s), s.coords, max_eval=p.repair_evals)
         return xyz
 
+    def _candidates(self, t, wt_chis):
+        p = self.protocol
+        base = mt.candidate_rotamers(t, wt_chis, p.max_rotamers)
+        if not p.expand_chi or not base or not base[0]:
+            return base
+        out = list(base)
+        for c in base:
+            for i in range(min(2, len(c))):
+                for d in (-p.expand_chi, p.expand_chi):
+                    e = list(c)
+                    e[i] += d
+                    out.append(tuple(e))
+        return out
+
     def _model(self, sites: Sequence[int], targets: Sequence[str], repeat: int) -> dict:
         p = self.protocol
         s0, x0 = self.structure, self.wt_coords
         wt_chis = {k: mt.measure_chis(s0, k, x0) for k in sites}
-        cands = {k: mt.candidate_rotamers(t, wt_chis[k], p.max_rotamers) for k, t in zip(sites, targets)}
+        cands = {k: self._candidates(t, wt_chis[k]) for k, t in zip(sites, targets)}
         full = mt.mutant_structure(s0, {k: (t, cands[k][0]) for k, t in zip(sites, targets)}, coords=x0)
-        env = D._near_residues(s0, x0, sites, p.env_radius)
-        shell = D._near_residues(s0, x0, sites, p.shell_radius)
-        sub, atoms = mt.residue_subset(full, env)
+        env = DP._near_residues(s0, x0, sites, p.env_radius)
+        shell = DP._near_residues(s0, x0, sites, p.shell_radius)
+        sub, atoms = full.subset(env), full.atom_indices(env)
         pos_in_env = {k: n for n, k in enumerate(env)}
         module = self._energy(sub)
         xs = sub.coords.copy()
@@ -80,7 +97,8 @@ class XModeller(D.MutationModeller):
                 trials.append(trial)
             es = np.array(es)
             xs = trials[int(np.argmin(es))]
-            diag = {"n_cand": len(es), "cand_gap": float(np.sort(es)[1] - es.min()) if len(es) > 1 else 0.0}
+            diag = {"n_cand": len(es), "cand_gap": float(np.sort(es)[1] - es.min()) if len(es) > 1 else 0.0,
+                    "cand_e": " ".join(f"{v - es.min():.3f}" for v in es)}
         shell_sub = [pos_in_env[k] for k in shell]
         relaxer = mt.TorsionRelaxer(sub, shell_sub)
         theta0 = None
@@ -89,7 +107,7 @@ class XModeller(D.MutationModeller):
         xs, _ = relaxer.relax(module, xs, max_eval=p.relax_evals, theta0=theta0)
         xyz = full.coords.copy()
         xyz[atoms] = xs
-        out = {"structure": full, "coords": xyz, "channels": D._channel_sum(full, xyz, p.burial), "diag": diag}
+        out = {"structure": full, "coords": xyz, "channels": DP._channel_sum(full, xyz, p.burial), "diag": diag}
         return out
 
     def mutant(self, mutant, repeat: int = 0) -> dict:
