@@ -98,10 +98,35 @@ def sequence_groups(paths: Dict[str, Path], k: int = 12) -> Dict[str, str]:
     return {n: find(n) for n in paths}
 
 
-def read_guerois() -> pd.DataFrame:
-    from openmm_madrax.ddg.calibration import read_guerois as _read
+def parse_guerois(path) -> pd.DataFrame:
+    """The Guerois CSV (``#`` comment header; ``DDG > 0`` = destabilising) as rows with
+    ``record, pdb, mutations, ddg_exp`` and ``mutant`` (``A:G44S+...``; ``!message`` when unreadable)."""
+    from openmm_madrax import mutate as mt
+    from openmm_madrax.errors import MutationError
 
-    t = _read(GUEROIS_DIR / "guerois.csv")
+    header, rows = None, []
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("#RecordID"):
+            header = line[1:].split(",")
+        elif line.strip() and not line.startswith("#"):
+            rows.append(line.split(","))
+    if header is None:
+        raise ValueError(f"{path}: no '#RecordID,...' header line")
+    df = pd.DataFrame(rows, columns=header)
+    out = pd.DataFrame({"record": df["RecordID"].astype(int), "pdb": df["PDBFileID"].str.strip(),
+                        "mutations": df["Mutations"], "ddg_exp": df["DDG"].astype(float)})
+    muts = []
+    for m in df["Mutations"]:
+        try:
+            muts.append("+".join(mt.parse_mutation(p).label for p in m.split("_")))
+        except MutationError as exc:
+            muts.append(f"!{exc}")
+    out["mutant"] = muts
+    return out
+
+
+def read_guerois() -> pd.DataFrame:
+    t = parse_guerois(GUEROIS_DIR / "guerois.csv")
     out = pd.DataFrame({
         "id": "G" + t["record"].astype(str), "set": "guerois", "pdb": t["pdb"],
         "pdb_path": [str(GUEROIS_DIR / "pdbs" / f"{p}.pdb") for p in t["pdb"]],

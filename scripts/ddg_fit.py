@@ -23,14 +23,10 @@ from openmm_madrax.params import CHANNELS
 
 DDG_COLUMNS = [f"ddg_{c}" for c in CHANNELS]
 CLIP = 50.0
-#: channels entering the fit at another physical scale: side-chain entropy at the Abagyan-Totrov
-#: (FoldX) scale, i.e. without MadraX's learned factor 0.006017 x T / 300 (spec 5.8, T2)
-FEATURE_SCALE = {"sidechain_entropy": 300.0 / (0.006017 * 298.0)}
-USE_SCALES = True
-
-
-def scale_vector() -> np.ndarray:
-    return np.array([FEATURE_SCALE.get(c, 1.0) if USE_SCALES else 1.0 for c in CHANNELS])
+#: protocol terms fitted besides the channels (openmm_madrax.ddg.TERMS)
+TERM_PREFIXES = ("site_entropy",)
+FEATURES = DDG_COLUMNS + [f"ddg_{t}" for t in TERM_PREFIXES]
+ALPHAS = (0.01, 0.1, 1.0, 10.0)
 
 
 def folds_for(df: pd.DataFrame, n_folds: int = 5, seed: int = 0) -> np.ndarray:
@@ -114,15 +110,18 @@ def fold_interval(pred, obs, fold) -> Tuple[float, float]:
     return float(rs.mean()), float(student_t.ppf(0.975, len(rs) - 1) * rs.std(ddof=1) / math.sqrt(len(rs)))
 
 
-def features(df: pd.DataFrame) -> np.ndarray:
-    return np.clip(df[DDG_COLUMNS].to_numpy(float) * scale_vector(), -CLIP, CLIP)
+def feature_matrix(df: pd.DataFrame, cols=None) -> np.ndarray:
+    """Feature matrix (kcal/mol), clipped to +-CLIP so that a few models with a huge clash do not
+    dominate a least-squares fit."""
+    return np.clip(df[list(cols or DDG_COLUMNS)].to_numpy(float), -CLIP, CLIP)
 
 
-def cv_predict(df: pd.DataFrame, fold: np.ndarray, alphas: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
-               nonneg: bool = True, inner: bool = True) -> Tuple[np.ndarray, list]:
+def cv_predict(df: pd.DataFrame, fold: np.ndarray, alphas: Sequence[float] = ALPHAS,
+               nonneg: bool = True, inner: bool = True, features=None) -> Tuple[np.ndarray, list]:
     """Out-of-fold predictions of the calibrated weights; alpha chosen by an inner grouped CV
     (weighted RMSE) on the training folds only."""
-    X = features(df)
+    cols = features
+    X = feature_matrix(df, cols)
     y = df["ddg_exp"].to_numpy(float)
     w = set_weights(df)
     cen = df["censored"].to_numpy(bool)
@@ -130,16 +129,16 @@ def cv_predict(df: pd.DataFrame, fold: np.ndarray, alphas: Sequence[float] = (0.
     chosen = []
     for f in np.unique(fold):
         tr = fold != f
-        a = choose_alpha(df[tr], alphas, nonneg) if inner and len(alphas) > 1 else alphas[0]
+        a = choose_alpha(df[tr], alphas, nonneg, features=cols) if inner and len(alphas) > 1 else alphas[0]
         chosen.append(a)
         coef, b = fit_ridge(X[tr], y[tr], w[tr], a, nonneg=nonneg, censored=cen[tr])
         pred[~tr] = b + X[~tr] @ coef
     return pred, chosen
 
 
-def choose_alpha(df: pd.DataFrame, alphas, nonneg=True) -> float:
+def choose_alpha(df: pd.DataFrame, alphas, nonneg=True, features=None) -> float:
     inner_fold = folds_for(df, n_folds=min(4, df["group"].nunique()), seed=1)
-    X = features(df)
+    X = feature_matrix(df, features)
     y = df["ddg_exp"].to_numpy(float)
     w = set_weights(df)
     cen = df["censored"].to_numpy(bool)
@@ -175,6 +174,22 @@ def scale_offset_cv(df: pd.DataFrame, fold: np.ndarray, col: np.ndarray) -> np.n
     return pred
 
 
+def baseline_cv(df: pd.DataFrame, fold: np.ndarray) -> np.ndarray:
+    """A simple baseline on the same folds: ddg ~ a + b |dv| + c dv (side-chain volume change,
+    Zamyatnin), fitted like the weights (set-weighted, censored rows as lower bounds)."""
+    dv = df["dv"].to_numpy(float) / 100.0
+    X = np.vstack([np.abs(dv), dv]).T
+    y = df["ddg_exp"].to_numpy(float)
+    w = set_weights(df)
+    cen = df["censored"].to_numpy(bool)
+    pred = np.zeros(len(df))
+    for f in np.unique(fold):
+        tr = fold != f
+        coef, b = fit_ridge(X[tr], y[tr], w[tr], 0.0, nonneg=False, censored=cen[tr], prior=np.zeros(2))
+        pred[~tr] = b + X[~tr] @ coef
+    return pred
+
+
 def summary(df: pd.DataFrame, pred: np.ndarray, fold: np.ndarray) -> pd.DataFrame:
     """Rows: all, per set, per size class (all sets), per set x size class."""
     y = df["ddg_exp"].to_numpy(float)
@@ -198,3 +213,57 @@ def summary(df: pd.DataFrame, pred: np.ndarray, fold: np.ndarray) -> pd.DataFram
     mean_r, hw = fold_interval(pred, y, fold)
     t.attrs["fold_r"] = (mean_r, hw)
     return t
+
+
+# ----------------------------------------------------------------------------------------------
+# uncertainty: sd = a + b |pred - center|, fitted on out-of-fold residuals of the training folds
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def fit_uncertainty(pred: np.ndarray, obs: np.ndarray, w: Optional[np.ndarray] = None,
+                    target: float = 0.90) -> Dict[str, float]:
+    """Heteroscedastic scale: least squares of |residual| on |pred - center| (center = weighted
+    mean prediction), turned into an SD by E|e| = sd sqrt(2/pi), then multiplied by the factor
+    that makes ``|e| <= 1.645 sd`` hold for ``target`` of the (weighted) rows."""
+    w = np.ones(len(obs)) if w is None else w
+    center = float((w * pred).sum() / w.sum())
+    x = np.abs(pred - center)
+    e = np.abs(obs - pred)
+    A = np.vstack([np.ones_like(x), x]).T * np.sqrt(w)[:, None]
+    coef = np.linalg.lstsq(A, e * np.sqrt(w), rcond=None)[0]
+    a, b = max(float(coef[0]), 0.05), max(float(coef[1]), 0.0)
+    sd = (a + b * x) / SQRT_2_OVER_PI
+    ratio = e / sd
+    order = np.argsort(ratio)
+    cw = np.cumsum(w[order]) / w.sum()
+    q = float(ratio[order][np.searchsorted(cw, target)])
+    k = q / 1.6448536
+    return {"a": a / SQRT_2_OVER_PI * k, "b": b / SQRT_2_OVER_PI * k, "center": center}
+
+
+def sd_of(unc: Dict[str, float], pred: np.ndarray) -> np.ndarray:
+    return unc["a"] + unc["b"] * np.abs(pred - unc["center"])
+
+
+def coverage(pred, obs, sd) -> Dict[str, float]:
+    z = np.abs(obs - pred) / sd
+    return {"within_1sd": float(np.mean(z <= 1.0)), "within_1.645sd": float(np.mean(z <= 1.6448536)),
+            "within_1.96sd": float(np.mean(z <= 1.959964)), "mean_sd": float(np.mean(sd))}
+
+
+def cv_uncertainty(df: pd.DataFrame, fold: np.ndarray, pred: np.ndarray, fit_pred) -> Tuple[np.ndarray, list]:
+    """Held-out SDs: for each outer fold, the uncertainty model is fitted on out-of-fold predictions
+    made *inside* the training folds (``fit_pred(train_df, inner_fold)`` -> predictions), then
+    applied to the outer fold's predictions ``pred``."""
+    sd = np.zeros(len(df))
+    models = []
+    for f in np.unique(fold):
+        tr = fold != f
+        dtr = df[tr].reset_index(drop=True)
+        inner = folds_for(dtr, n_folds=min(4, dtr["group"].nunique()), seed=1)
+        p_in = fit_pred(dtr, inner)
+        unc = fit_uncertainty(p_in, dtr["ddg_exp"].to_numpy(float), set_weights(dtr))
+        models.append(unc)
+        sd[~tr] = sd_of(unc, pred[~tr])
+    return sd, models

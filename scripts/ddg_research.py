@@ -32,6 +32,7 @@ VARIANTS = {
     "v4": {"burial": "foldx", "shell_radius": 0.0},  # only the site relaxes
     "v5": {"burial": "foldx", "shell_radius": 8.0},
     "v6": {"burial": "foldx", "expand_chi": 15.0},  # rotamers +-15 deg in chi1/chi2
+    "v7": {"burial": "foldx", "shell_radius": 0.0, "expand_chi": 15.0},
 }
 
 
@@ -143,14 +144,12 @@ def main(argv=None) -> int:
     r.add_argument("--variant", action="append", required=True)
     r.add_argument("--subset", default="dev")
     r.add_argument("--only", default=None, help="guerois or megascale")
-    r.add_argument("--no-scale", action="store_true")
     r.add_argument("--rows", default="all,guerois,megascale,size decrease,size similar,size increase,"
                    "megascale increase,guerois increase")
     args = p.parse_args(argv)
     if args.cmd == "report":
         import ddg_fit as F
 
-        F.USE_SCALES = not args.no_scale
         rows = subset(args.subset)
         tabs = {v: table(v, rows) for v in args.variant}
         common = set.intersection(*[set(t.loc[t["status"] == "ok", "id"]) for t in tabs.values()])
