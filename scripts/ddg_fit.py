@@ -55,16 +55,24 @@ def set_weights(df: pd.DataFrame) -> np.ndarray:
     return w / w.mean()
 
 
+#: fit an intercept?  No by default: a ΔΔG model must give 0 for X -> X and be antisymmetric
+#: (ΔΔG(A->B) = -ΔΔG(B->A)); an offset would break both.
+FIT_INTERCEPT = False
+
+
 def fit_ridge(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, prior: Optional[np.ndarray] = None,
-              nonneg: bool = True, censored: Optional[np.ndarray] = None, iters: int = 8) -> Tuple[np.ndarray, float]:
+              nonneg: bool = True, censored: Optional[np.ndarray] = None, iters: int = 8,
+              intercept: Optional[bool] = None) -> Tuple[np.ndarray, float]:
     """Weighted ridge towards ``prior`` (default: all channels equal, least-squares scale),
-    non-negative weights, free intercept; censored rows are lower bounds."""
+    non-negative weights, intercept only if ``intercept`` (default FIT_INTERCEPT); censored rows are
+    lower bounds."""
     n, k = X.shape
     y_eff = y.copy()
+    use_b = FIT_INTERCEPT if intercept is None else intercept
     for _ in range(iters if censored is not None and censored.any() else 1):
         sw = np.sqrt(w)
-        mu_x = (w[:, None] * X).sum(0) / w.sum()
-        mu_y = float((w * y_eff).sum() / w.sum())
+        mu_x = (w[:, None] * X).sum(0) / w.sum() if use_b else np.zeros(k)
+        mu_y = float((w * y_eff).sum() / w.sum()) if use_b else 0.0
         Xc = (X - mu_x) * sw[:, None]
         yc = (y_eff - mu_y) * sw
         if prior is None:
@@ -162,7 +170,7 @@ def censored_sq_error(pred, y, cen):
 
 
 def scale_offset_cv(df: pd.DataFrame, fold: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """Out-of-fold predictions of y ~ a + b * col (the raw MadraX sum with only scale and offset fitted)."""
+    """Out-of-fold predictions of y ~ b * col (+ a with FIT_INTERCEPT): the raw MadraX sum with only a scale fitted."""
     y = df["ddg_exp"].to_numpy(float)
     w = set_weights(df)
     cen = df["censored"].to_numpy(bool)
@@ -185,7 +193,8 @@ def baseline_cv(df: pd.DataFrame, fold: np.ndarray) -> np.ndarray:
     pred = np.zeros(len(df))
     for f in np.unique(fold):
         tr = fold != f
-        coef, b = fit_ridge(X[tr], y[tr], w[tr], 0.0, nonneg=False, censored=cen[tr], prior=np.zeros(2))
+        coef, b = fit_ridge(X[tr], y[tr], w[tr], 0.0, nonneg=False, censored=cen[tr], prior=np.zeros(2),
+                            intercept=True)
         pred[~tr] = b + X[~tr] @ coef
     return pred
 

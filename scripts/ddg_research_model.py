@@ -96,6 +96,7 @@ class XModeller(D.MutationModeller):
                     es.append(float(module(torch.as_tensor(trial)).sum()))
                 trials.append(trial)
             es = np.array(es)
+            self._last_es = es
             xs = trials[int(np.argmin(es))]
             diag = {"n_cand": len(es), "cand_gap": float(np.sort(es)[1] - es.min()) if len(es) > 1 else 0.0,
                     "cand_e": " ".join(f"{v - es.min():.3f}" for v in es)}
@@ -107,7 +108,8 @@ class XModeller(D.MutationModeller):
         xs, _ = relaxer.relax(module, xs, max_eval=p.relax_evals, theta0=theta0)
         xyz = full.coords.copy()
         xyz[atoms] = xs
-        out = {"structure": full, "coords": xyz, "channels": DP._channel_sum(full, xyz, p.burial), "diag": diag}
+        out = {"structure": full, "coords": xyz, "channels": DP._channel_sum(full, xyz, p.burial), "diag": diag,
+               "terms": {"site_entropy": DP.site_free_energy(es, p.site_entropy_kT) if diag else 0.0}}
         return out
 
     def mutant(self, mutant, repeat: int = 0) -> dict:

@@ -47,25 +47,28 @@ def load_kwargs_for(strict: bool = False, load_kwargs: Optional[dict] = None) ->
 
 def preparation_report(structure: Structure, options: Optional[dict] = None) -> Dict[str, object]:
     """What preparation changed: ``{"options": ..., "changes": {category: [labels]}, "summary": str}``."""
-    changes = {k: list(structure.dropped.get(k) or []) for k, _ in _CHANGES if structure.dropped.get(k)}
+    changes: Dict[str, object] = {k: list(structure.dropped.get(k) or []) for k, _ in _CHANGES
+                                  if structure.dropped.get(k)}
+    if "waters" in changes:  # a count is enough
+        changes["waters"] = len(changes["waters"])
     return {"structure": structure.name, "options": dict(options or {}), "changes": changes,
             "summary": summarise(structure.name, changes)}
 
 
 def _short(items: List[str], n: int = 4) -> str:
-    head = ", ".join(str(x).split(" (")[0] if " -> " not in str(x) else str(x).split(" (")[0] for x in items[:n])
+    head = ", ".join(str(x).split(" (")[0] for x in items[:n])
     return head + (f", ... (+{len(items) - n})" if len(items) > n else "")
 
 
-def summarise(name: str, changes: Dict[str, List[str]]) -> str:
+def summarise(name: str, changes: Dict[str, object]) -> str:
     """One line: every change category with its count and the first few residues."""
     parts = []
     for key, words in _CHANGES:
         items = changes.get(key)
         if not items:
             continue
-        if key in ("waters",):
-            parts.append(f"{len(items)} {words}")
+        if key == "waters":
+            parts.append(f"{items} {words}")
         else:
             parts.append(f"{len(items)} {words} ({_short(items)})")
     if not parts:
