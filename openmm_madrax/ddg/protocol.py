@@ -23,10 +23,12 @@ RELAX_SKIN = 2.0
 class Protocol:
     """Settings of the mutant-building protocol (defaults are the documented protocol, docs/ddg.md).
 
-    ``Protocol.legacy()`` is the protocol before issue 17 (MadraX burial, 6 A relaxation shell,
-    no site entropy), kept so that old numbers can be reproduced."""
+    ``Protocol.legacy()`` is the protocol before issue 17 (MadraX burial, neighbours within 6 A
+    relaxed, no site entropy), kept so that old numbers can be reproduced."""
 
-    shell_radius: float = 6.0  # A: residues relaxed around the site(s) (0: the site alone)
+    #: A: residues whose side chains are relaxed with the site(s); 0 (default): the site(s) alone.
+    #: Relaxing the neighbours lets a larger side chain push them aside for free (issue 17)
+    shell_radius: float = 0.0
     env_radius: float = 10.0  # A: residues whose energy drives rotamer choice and relaxation
     max_rotamers: int = 12  # library rotamers per residue type (most probable first)
     relax_evals: int = 30  # energy evaluations of the shell relaxation
@@ -47,8 +49,8 @@ class Protocol:
 
     @classmethod
     def legacy(cls) -> "Protocol":
-        """The protocol of releases before issue 17 (MadraX burial, no site entropy)."""
-        return cls(burial="madrax", site_entropy_kT=0.0)
+        """The protocol of releases before issue 17 (MadraX burial, 6 A shell, no site entropy)."""
+        return cls(burial="madrax", site_entropy_kT=0.0, shell_radius=6.0)
 
 
 def site_free_energy(energies: Sequence[float], kT: float) -> float:
