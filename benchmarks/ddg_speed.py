@@ -1,6 +1,6 @@
 """Seconds per single mutation (ΔΔG incl. rotamer choice and relaxation), docs/ddg.md.
 
-    python benchmarks/ddg_speed.py [--threads 1] [--protocol default|fast] [--pdb FILE]
+    python benchmarks/ddg_speed.py [--threads 1] [--protocol default --protocol legacy] [--pdb FILE]
 
 Default structure: T4 lysozyme 1L63 (162 residues) from ../shared/data/ddg_train/pdbs, else the
 bundled ubiquitin (76 residues).  Prints the one-off set-up (reading + wild-type repair) and the
@@ -24,10 +24,34 @@ MUTATIONS_UBI = ["A:I3V", "A:L43A", "A:K6R", "A:V26A", "A:F45L", "A:T7S", "A:I61
                  "A:L43G"]
 
 
+def run_protocol(s, name, muts):
+    from openmm_madrax import ddg as D
+
+    protocol = {"default": D.Protocol, "fast": D.Protocol.fast, "legacy": D.Protocol.legacy}[name]()
+    t0 = time.perf_counter()
+    m = D.MutationModeller(s, protocol=protocol)
+    t_setup = time.perf_counter() - t0
+    ws = D.weight_set("calibrated" if name != "legacy" else "madrax")
+    times = []
+    for mut in muts:
+        t0 = time.perf_counter()
+        res = m.mutant(mut)
+        dt = time.perf_counter() - t0
+        times.append(dt)
+        print(f"  [{name}] {mut:10s} {dt:6.2f} s  ΔΔG ({ws.name}) {ws.apply(res['ddg_channels'], res['ddg_terms']):8.2f} "
+              "kcal/mol")
+    t0 = time.perf_counter()
+    m.mutant(muts[0].rstrip("A") + "G" if muts[0].endswith("A") else muts[0][:-1] + "A")
+    t_cached = time.perf_counter() - t0
+    return {"protocol": name, "setup": t_setup, "mean": float(np.mean(times)), "median": float(np.median(times)),
+            "max": float(np.max(times)), "cached": t_cached, "amortised": (t_setup + sum(times)) / len(times)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--protocol", choices=["default", "fast"], default="default")
+    ap.add_argument("--protocol", action="append", choices=["default", "fast", "legacy"], default=None,
+                    help="protocol(s) to time in this run (repeatable; default: default and legacy)")
     ap.add_argument("--pdb", default=None)
     args = ap.parse_args()
 
@@ -35,7 +59,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     import openmm_madrax as omx
-    from openmm_madrax import ddg as D
+    from openmm_madrax.residues import ONE_LETTER
 
     if args.pdb:
         path, muts = Path(args.pdb), None
@@ -43,36 +67,29 @@ def main() -> None:
         path, muts = LYSOZYME, MUTATIONS_LYSOZYME
     else:
         path, muts = Path(omx.__file__).parent / "data" / "1ubi.pdb", MUTATIONS_UBI
-    protocol = D.Protocol.fast() if args.protocol == "fast" else D.Protocol()
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        s = omx.load(path, altloc="first", drop_nonstandard=True, repair=True, quiet=True)
+        from openmm_madrax.ddg.prepare import prepare_structure
+
+        s, _ = prepare_structure(path, warn=False)
     t_load = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    m = D.MutationModeller(s, protocol=protocol)
-    t_setup = time.perf_counter() - t0
     if muts is None:
         k = next(i for i, r in enumerate(s.residues) if r.resname not in ("GLY", "ALA"))
         r = s.residues[k]
-        muts = [f"{r.chain_id}:{omx.atomtypes.ONE_LETTER[r.resname]}{r.resseq}A"]
-    print(f"structure {s.name}: {s.n_residues} residues, {s.n_atoms} heavy atoms; torch threads {torch.get_num_threads()}; "
-          f"protocol {args.protocol}")
-    print(f"load {t_load:.2f} s; wild-type repair (once per structure) {t_setup:.2f} s")
-    times = []
-    for mut in muts:
-        t0 = time.perf_counter()
-        res = m.mutant(mut)
-        dt = time.perf_counter() - t0
-        times.append(dt)
-        print(f"  {mut:10s} {dt:6.2f} s  ΔΔG(madrax weights) {res['ddg_channels'].sum():8.2f} kcal/mol")
-    t0 = time.perf_counter()
-    m.mutant(muts[0].rstrip("A") + "G" if muts[0].endswith("A") else muts[0][:-1] + "A")
-    t_cached = time.perf_counter() - t0
-    print(f"per mutation (mutant + reference): mean {np.mean(times):.2f} s, median {np.median(times):.2f} s, "
-          f"max {np.max(times):.2f} s over {len(times)}")
-    print(f"second mutation at a site (reference cached): {t_cached:.2f} s")
-    print(f"amortised incl. set-up over {len(times)} mutations: {(t_setup + sum(times)) / len(times):.2f} s")
+        muts = [f"{r.chain_id}:{ONE_LETTER[r.resname]}{r.resseq}A"]
+    protocols = args.protocol or ["default", "legacy"]
+    print(f"structure {s.name}: {s.n_residues} residues, {s.n_atoms} heavy atoms; torch threads "
+          f"{torch.get_num_threads()}; reading + preparation {t_load:.2f} s")
+    rows = [run_protocol(s, name, muts) for name in protocols]
+    print("\n| protocol | wild-type repair (once) s | per mutation mean s | median s | max s | reference cached s | "
+          "amortised s |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['protocol']} | {r['setup']:.2f} | {r['mean']:.2f} | {r['median']:.2f} | {r['max']:.2f} | "
+              f"{r['cached']:.2f} | {r['amortised']:.2f} |")
+    if len(rows) > 1:
+        print(f"median ratio {rows[0]['protocol']}/{rows[1]['protocol']}: {rows[0]['median'] / rows[1]['median']:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ import pytest
 
 import openmm_madrax as omx
 from openmm_madrax import ddg as D
-from openmm_madrax.ddg import calibration as C
 from openmm_madrax import mutate as mt
 from openmm_madrax.errors import MutationError
 from openmm_madrax.params import CHANNELS
+from openmm_madrax.residues import ONE_LETTER
 
 from helpers import UBIQUITIN as UBI  # noqa: E402
 from helpers import shared_path  # noqa: E402
@@ -92,6 +92,10 @@ def test_identity_mutation_is_zero(modeller, mutant):
     res = modeller.mutant(mutant)
     # the reference *is* the mutation X -> X through the same deterministic protocol
     assert np.abs(res["ddg_channels"]).max() == 0.0
+    assert all(v == 0.0 for v in res["ddg_terms"].values())
+    # and the default output (calibrated weights, no offset) is exactly 0 as well
+    df = D.ddg(None, [mutant], modeller=modeller)
+    assert df.loc[0, "ddg"] == 0.0 and df.attrs["weights"] == "calibrated"
 
 
 def test_nonzero_and_sign(modeller):
@@ -150,7 +154,7 @@ def test_mutation_errors(modeller, mutant, pattern):
 
 def test_batch_reports_failure_and_finishes(modeller):
     with pytest.warns(omx.MadraXWarning, match=r"1 of 3 mutant\(s\) failed.*A:G3V"):
-        df = D.ddg(None, ["A:I3I", "A:G3V", "A:L43A"], modeller=modeller)
+        df = D.ddg(None, ["A:I3I", "A:G3V", "A:L43A"], modeller=modeller, weights="madrax")
     assert df["status"].tolist() == ["ok", "error", "ok"]
     assert "wild-type mismatch" in df.loc[1, "error"] and np.isnan(df.loc[1, "ddg"])
     assert df.loc[0, "ddg"] == 0.0
@@ -161,16 +165,34 @@ def test_batch_reports_failure_and_finishes(modeller):
 def test_weights(modeller):
     w, b, name = D.load_weights("madrax")
     assert name == "madrax" and (w == 1).all() and b == 0.0
+    assert math.isnan(D.weight_set("madrax").sd(1.0))  # the raw sum has no uncertainty model
     w2, b2, _ = D.load_weights({"weights": {"clash": 0.5}, "intercept": 0.25})
     assert w2[CHANNELS.index("clash")] == 0.5 and b2 == 0.25
     with pytest.raises(omx.MadraXError, match="unknown channel"):
         D.load_weights({"weights": {"nope": 1.0}})
-    if D.CALIBRATED_WEIGHTS.exists():
-        wc, bc, _ = D.load_weights("calibrated")
-        assert wc.shape == (11,) and (wc >= 0).all() and math.isfinite(bc)
-        df = D.ddg(None, ["A:L43A"], modeller=modeller, weights="calibrated")
-        ch = df.loc[0, [f"ddg_{c}" for c in CHANNELS]].to_numpy(float)
-        assert np.isclose(df.loc[0, "ddg"], bc + wc @ ch)
+    with pytest.raises(omx.MadraXError, match="unknown term"):
+        D.weight_set({"weights": {}, "terms": {"nope": 1.0}})
+    with pytest.raises(omx.MadraXError, match="not 'calibrated', 'madrax' or an existing JSON"):
+        D.weight_set("no_such_weights.json")
+    ws = D.weight_set("calibrated")
+    assert ws.channels.shape == (11,) and (ws.channels >= 0).all() and ws.intercept == 0.0
+    assert set(ws.terms) <= set(D.TERMS) and ws.uncertainty is not None
+    assert ws.protocol == dataclasses.asdict(D.Protocol())  # fitted on the default protocol
+    df = D.ddg(None, ["A:L43A"], modeller=modeller)  # fast protocol: warned, still computed
+    ch = df.loc[0, D.DDG_COLUMNS].to_numpy(float)
+    terms = {t: df.loc[0, f"ddg_{t}"] for t in D.TERMS}
+    assert np.isclose(df.loc[0, "ddg"], ws.apply(ch, terms))
+    assert np.isclose(df.loc[0, "ddg_uncertainty"], ws.sd(df.loc[0, "ddg"])) and df.loc[0, "ddg_uncertainty"] > 0
+
+
+def test_site_free_energy():
+    from openmm_madrax.ddg.protocol import site_free_energy
+
+    assert site_free_energy([1.0, 1.0, 1.0], 3.0) == 0.0
+    assert site_free_energy([5.0], 3.0) == 0.0
+    # one candidate far better than the other three: kT ln 4
+    assert np.isclose(site_free_energy([0.0, 100.0, 100.0, 100.0], 3.0), 3.0 * math.log(4.0))
+    assert site_free_energy([0.0, 1.0], 0.0) == 0.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -234,36 +256,53 @@ def test_cli(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------------------------
-# calibration maths
+# raw PDB entries (issue 17): repaired like FoldX's RepairPDB by default, reported, --strict stops
+
+#: ten entries of the Guerois PDB set with alternate locations, missing heavy atoms, modified
+#: residues (CSO, PCA) or caps (ACE)
+RAW_ENTRIES = ["1BPI", "1IRO", "1MSI", "1ROP", "1CSP", "1IGV", "2HPR", "1ONC", "2ZTA", "1H7M"]
 
 
-def test_nonneg_ridge_and_grouped_cv():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(300, 11))
-    w_true = np.r_[0.5, 1.0, 0.0, 2.0, np.zeros(7)]
-    y = 0.3 + X @ w_true + 0.05 * rng.normal(size=300)
-    w, b = C.fit_nonneg_ridge(X, y, alpha=1e-3)
-    assert (w >= 0).all() and np.allclose(w, w_true, atol=0.05) and abs(b - 0.3) < 0.05
-    groups = np.repeat(np.arange(30), 10)
-    pred = C.grouped_cv(X, y, groups, alpha=1e-3, n_folds=5)
-    assert C.metrics(pred, y)["pearson_r"] > 0.95
-    table = pd.DataFrame(X, columns=D.DDG_COLUMNS)
-    table["ddg_exp"] = y
-    table["pdb"] = [f"P{g}" for g in groups]
-    table["status"] = "ok"
-    table["error"] = ""
-    table["record"] = np.arange(300)
-    table["mutant"] = "A:G1A"
-    table.loc[0, "status"] = "error"
-    res = C.calibrate(table, alphas=(1e-3,), n_folds=5)
-    assert res["n_used"] == 299 and res["n_skipped"] == 1
-    assert res["cv"]["calibrated"]["pearson_r"] > 0.95
+def _middle_residue(path):
+    """'A:X<n>A' (or G when X is A) for a standard residue in the middle of the first chain."""
+    res = []
+    for line in path.read_text().splitlines():
+        if line.startswith("ENDMDL"):
+            break
+        if line.startswith("ATOM") and line[12:16].strip() == "CA" and line[16] in " A":
+            name = line[17:20]
+            if name in ONE_LETTER and name not in ("GLY", "PRO", "CYS"):
+                res.append((line[21], int(line[22:26]), ONE_LETTER[name]))
+    chain = res[0][0]
+    chain_res = [r for r in res if r[0] == chain]
+    c, n, aa = chain_res[len(chain_res) // 2]
+    return f"{c}:{aa}{n}{'G' if aa == 'A' else 'A'}"
 
 
-def test_guerois_reader():
+@pytest.mark.slow
+def test_raw_pdb_entries_repaired_and_reported(tmp_path, capsys):
+    import json
 
-    path = shared_path("data", "ddg_train", "guerois.csv")
-    t = C.read_guerois(path)
-    assert len(t) == 1005 and t["pdb"].nunique() == 81
-    assert t.loc[t["record"] == 965, "mutant"].item() == "A:G44S"
-    assert not t["mutant"].str.startswith("!").any()
+    from openmm_madrax.cli import main
+
+    paths = [shared_path("data", "ddg_train", "pdbs", f"{n}.pdb") for n in RAW_ENTRIES]
+    for path in paths:
+        mut = _middle_residue(path)
+        out = tmp_path / f"{path.stem}.csv"
+        rc = main(["ddg", str(path), "-m", mut, "--fast", "--no-repair", "--no-progress", "-o", str(out)])
+        err = capsys.readouterr().err
+        assert rc == 0, (path.stem, mut, err)
+        df = pd.read_csv(out)
+        assert df["status"].tolist() == ["ok"] and np.isfinite(df["ddg"].iloc[0])
+        changes = json.loads((tmp_path / f"{path.stem}.meta.json").read_text())["preparation"]["changes"]
+        repaired = set(changes) & {"added_atoms", "replaced", "altloc", "nonstandard"}
+        assert repaired, (path.stem, changes)
+        # one warning line names every kind of change
+        line = [ln for ln in err.splitlines() if "prepared like FoldX RepairPDB" in ln]
+        assert len(line) == 1, err
+        words = {"added_atoms": "rebuilt", "replaced": "mapped to their parents", "altloc": "alternate locations",
+                 "nonstandard": "nonstandard residue"}
+        assert all(words[k] in line[0] for k in repaired), (line, repaired)
+    # --strict: the old stop-on-anything behaviour, with the reason
+    rc = main(["ddg", str(paths[3]), "-m", _middle_residue(paths[3]), "--strict", "--no-progress"])
+    assert rc == 2 and "miss heavy atoms" in capsys.readouterr().err

@@ -1,7 +1,9 @@
 """``openmm-madrax ddg``: stability / binding ΔΔG of mutations (docs/ddg.md)."""
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 from . import add_structure_options, load_kwargs
 
@@ -14,14 +16,22 @@ mutants: --mutations A:G44S,A:I3V is one double mutant, --mutations "A:G44S;A:I3
 -m A:I3V) two single mutants; '+' also joins.  A mutation file has one mutant per line (point
 mutations joined by '+' or ','; '#' starts a comment).
 
+The structure file is taken as FoldX users expect after RepairPDB: highest-occupancy alternate
+locations, missing heavy atoms rebuilt and modified residues mapped to their parents (PDBFixer),
+other nonstandard residues, waters and ligands dropped; every change is listed in one warning
+line and in the metadata file (OUTPUT.meta.json with -o).  --strict stops on any of these instead.
+
 Each mutant is built from the repaired wild type (template side chain, best rotamer by MadraX
 energy, side chains within 6 A relaxed in torsion space); the wild-type reference goes through
-the identical protocol (the mutation X->X).  A mutant that cannot be built (unknown chain, residue
-not present, wild-type mismatch, nonstandard target) is reported in the 'error' column and on
-stderr; the others still run.
+the identical protocol (the mutation X->X).  'ddg' is on the experimental scale (kcal/mol; weights
+fitted with cross-validation grouped by protein, docs/ddg.md) with 'ddg_uncertainty' (ddg +-
+1.645 x ddg_uncertainty held ~90 % of held-out experimental values); --weights madrax gives the raw
+MadraX energy difference.  A mutant that cannot be built (unknown chain, residue not present,
+wild-type mismatch, nonstandard target) is reported in the 'error' column and on stderr; the
+others still run.
 
-Output columns: mutant,status,error,ddg,ddg_sd,ddg_<11 channels>,dg_wt,dg_mut
-(and ddg_bind,ddg_bind_sd,ddg_bind_<11 channels> with --partners)."""
+Output columns: mutant,status,error,ddg,ddg_uncertainty,ddg_sd,ddg_<11 channels>,ddg_site_entropy,
+dg_wt,dg_mut (and ddg_bind,ddg_bind_sd,ddg_bind_<11 channels> with --partners)."""
 
 
 def add_arguments(p) -> None:
@@ -32,14 +42,19 @@ def add_arguments(p) -> None:
     p.add_argument("--mutation-file", default=None, help="file with one mutant per line")
     p.add_argument("--partners", default=None,
                    help="binding ΔΔG between chain groups, e.g. AB,C (complex minus separated partners)")
-    p.add_argument("--weights", default="madrax",
-                   help="channel weights: 'madrax' (default, all 1), 'calibrated' (fit on the Guerois set) "
-                        "or a JSON file")
+    p.add_argument("--weights", default="calibrated",
+                   help="'calibrated' (default: kcal/mol on the experimental scale, with ddg_uncertainty), "
+                        "'madrax' (the raw MadraX energy difference, all channel weights 1) or a JSON file")
     p.add_argument("--seed", type=int, default=0, help="random seed of the repeats (default 0)")
     p.add_argument("--repeats", type=int, default=1,
                    help="independent models per mutant, averaged (repeat 0 starts unperturbed, the others from "
                         "randomly perturbed shell chis); default 1")
-    p.add_argument("--fast", action="store_true", help="the cheaper protocol used for the calibration run")
+    p.add_argument("--fast", action="store_true", help="a cheaper protocol (fewer rotamers, shorter relaxation)")
+    p.add_argument("--legacy", action="store_true",
+                   help="the protocol of earlier releases (MadraX burial, no site entropy; use with --weights madrax)")
+    p.add_argument("--strict", action="store_true",
+                   help="stop on altlocs, missing atoms and nonstandard residues instead of repairing them "
+                        "(the default of 'score')")
     p.add_argument("--no-repair", action="store_true", help="skip the global side-chain relaxation of the wild type")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: the tensors are small, and more threads were 10x slower "
@@ -66,17 +81,26 @@ def run(args) -> int:
                           "and/or --mutation-file FILE")
     if args.repeats < 1:
         raise MadraXError("--repeats must be at least 1")
-    protocol = Protocol.fast() if args.fast else Protocol()
+    if args.fast and args.legacy:
+        raise MadraXError("--fast and --legacy are two different protocols; give one")
+    protocol = Protocol.fast() if args.fast else Protocol.legacy() if args.legacy else Protocol()
     if args.no_repair:
         protocol.repair = False
+    kw = load_kwargs(args)
+    if not args.strict:  # options left at their load() defaults take the RepairPDB-like defaults of ddg
+        kw.update(altloc=None if args.altloc == "error" else args.altloc, repair=True if args.repair else None,
+                  drop_nonstandard=True if args.drop_nonstandard else None)
     with torch_threads(args.threads or None):
         df = ddg(args.file, mutants, partners=args.partners, weights=args.weights, seed=args.seed,
-                 repeats=args.repeats, protocol=protocol, progress=not args.no_progress, load_kwargs=load_kwargs(args))
+                 repeats=args.repeats, protocol=protocol, progress=not args.no_progress, load_kwargs=kw,
+                 strict=args.strict)
     text = df.to_csv(index=False, float_format="%.4f")
     if args.output:
         with open(args.output, "w") as fh:
             fh.write(text)
-        cols = [c for c in ("mutant", "ddg", "ddg_sd", "ddg_bind", "status") if c in df]
+        meta = _metadata_path(args.output)
+        meta.write_text(json.dumps(_metadata(df), indent=1, default=str) + "\n")
+        cols = [c for c in ("mutant", "ddg", "ddg_uncertainty", "ddg_sd", "ddg_bind", "status") if c in df]
         sys.stdout.write(df[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}") + "\n")
     else:
         sys.stdout.write(text)
@@ -87,3 +111,16 @@ def run(args) -> int:
     print(f"{len(df) - n_bad} of {len(df)} mutant(s) done (weights={df.attrs['weights']}, repeats={args.repeats}, "
           f"seed={args.seed})", file=sys.stderr)
     return 0 if n_bad == 0 else 1
+
+
+def _metadata_path(output) -> Path:
+    out = Path(output)
+    return out.with_name(out.stem + ".meta.json")
+
+
+def _metadata(df) -> dict:
+    """What the numbers in the CSV mean and how the input was prepared."""
+    from .. import __version__
+
+    keys = ("structure", "weights", "units", "seed", "repeats", "protocol", "partners", "preparation")
+    return {"openmm_madrax": __version__, **{k: df.attrs.get(k) for k in keys}}

@@ -40,12 +40,13 @@ import pandas as pd
 from ..errors import MadraXError, MadraXWarning
 from ..params import CHANNELS
 from .protocol import MutationModeller, Protocol
-from .weights import CALIBRATED_WEIGHTS, load_weights
+from .weights import CALIBRATED_WEIGHTS, TERMS, WeightSet, load_weights, weight_set
 
 DDG_COLUMNS = [f"ddg_{c}" for c in CHANNELS]
+TERM_COLUMNS = [f"ddg_{t}" for t in TERMS]
 
-__all__ = ["CALIBRATED_WEIGHTS", "DDG_COLUMNS", "MutationModeller", "Protocol", "ddg", "load_weights",
-           "read_mutation_file"]
+__all__ = ["CALIBRATED_WEIGHTS", "DDG_COLUMNS", "MutationModeller", "Protocol", "TERM_COLUMNS", "WeightSet", "ddg",
+           "load_weights", "read_mutation_file", "weight_set"]
 
 
 def read_mutation_file(path) -> List[str]:
@@ -59,9 +60,9 @@ def read_mutation_file(path) -> List[str]:
     return out
 
 
-def ddg(structure, mutations, *, partners=None, weights="madrax", seed: int = 0, repeats: int = 1,
+def ddg(structure, mutations, *, partners=None, weights="calibrated", seed: int = 0, repeats: int = 1,
         protocol: Optional[Protocol] = None, progress: bool = False, load_kwargs: Optional[dict] = None,
-        modeller: Optional[MutationModeller] = None) -> pd.DataFrame:
+        modeller: Optional[MutationModeller] = None, strict: bool = False) -> pd.DataFrame:
     """ΔΔG (kcal/mol, positive = destabilising) of mutants of one structure.
 
     ``mutations``: a mutant string or a list of them; a mutant is ``"A:G44S"`` or several point
@@ -69,28 +70,36 @@ def ddg(structure, mutations, *, partners=None, weights="madrax", seed: int = 0,
     missing residue, wild-type mismatch, nonstandard target, ...) gets ``status="error"`` and the
     message in ``error``; the others still run, and a :class:`MadraXWarning` lists the failures.
 
-    Returns one row per mutant: ``mutant, status, error, ddg`` (weighted), ``ddg_sd`` (over
-    repeats), the 11 unweighted channel differences ``ddg_<channel>``, ``dg_wt``/``dg_mut`` (total
-    MadraX energy of the reference and the mutant models), and with ``partners`` the binding
-    columns ``ddg_bind`` and ``ddg_bind_<channel>``.
+    ``weights``: ``"calibrated"`` (default; the experimental scale, with ``ddg_uncertainty``),
+    ``"madrax"`` (the raw MadraX energy difference), a JSON path or a dict (:mod:`.weights`).
+    A structure file is read like FoldX's RepairPDB unless ``strict=True`` (:mod:`.prepare`);
+    what was changed is in one warning and in ``df.attrs["preparation"]``.
+
+    Returns one row per mutant: ``mutant, status, error, ddg`` (weighted), ``ddg_uncertainty``
+    (calibrated standard uncertainty of ``ddg`` against experiment, kcal/mol; NaN for weight sets
+    without an uncertainty model), ``ddg_sd`` (SD over repeats), the 11 unweighted channel
+    differences ``ddg_<channel>``, the protocol term ``ddg_site_entropy``, ``dg_wt``/``dg_mut``
+    (total MadraX energy of the reference and the mutant models), and with ``partners`` the binding
+    columns ``ddg_bind``, ``ddg_bind_sd`` and ``ddg_bind_<channel>``.
     """
     if isinstance(mutations, str):
         mutations = [mutations]
     mutations = list(mutations)
     if repeats < 1:
         raise ValueError("repeats must be >= 1")
-    w, b, wname = load_weights(weights)
+    ws = weight_set(weights)
     if modeller is None:
-        modeller = MutationModeller(structure, protocol=protocol, partners=partners, seed=seed, load_kwargs=load_kwargs)
+        modeller = MutationModeller(structure, protocol=protocol, partners=partners, seed=seed, load_kwargs=load_kwargs,
+                                    strict=strict)
+    _check_protocol(ws, modeller.protocol)
     rows = []
-    it = mutations
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(mutations) * repeats, desc="ddg", unit="model")
     failed = []
-    for text in it:
+    for text in mutations:
         row = {"mutant": str(text), "status": "ok", "error": ""}
         per: list = []
         try:
@@ -101,16 +110,19 @@ def ddg(structure, mutations, *, partners=None, weights="madrax", seed: int = 0,
                     bar.update(1)
             row["mutant"] = per[0]["mutant"]
             ch = np.mean([p["ddg_channels"] for p in per], axis=0)
-            tot = [float(b + w @ p["ddg_channels"]) for p in per]
+            tot = [ws.apply(p["ddg_channels"], p["ddg_terms"]) for p in per]
             row["ddg"] = float(np.mean(tot))
+            row["ddg_uncertainty"] = ws.sd(row["ddg"])
             row["ddg_sd"] = float(np.std(tot, ddof=1)) if repeats > 1 else 0.0
             for c, v in zip(CHANNELS, ch):
                 row[f"ddg_{c}"] = float(v)
+            for t in TERMS:
+                row[f"ddg_{t}"] = float(np.mean([p["ddg_terms"].get(t, 0.0) for p in per]))
             row["dg_wt"] = float(np.mean([p["ref"]["channels"].sum() for p in per]))
             row["dg_mut"] = float(np.mean([p["mut"]["channels"].sum() for p in per]))
             if modeller.partners:
                 bch = np.mean([p["ddg_bind_channels"] for p in per], axis=0)
-                btot = [float(w @ p["ddg_bind_channels"]) for p in per]
+                btot = [float(ws.channels @ p["ddg_bind_channels"]) for p in per]
                 row["ddg_bind"] = float(np.mean(btot))
                 row["ddg_bind_sd"] = float(np.std(btot, ddof=1)) if repeats > 1 else 0.0
                 for c, v in zip(CHANNELS, bch):
@@ -129,10 +141,25 @@ def ddg(structure, mutations, *, partners=None, weights="madrax", seed: int = 0,
     if failed:
         warnings.warn(f"{len(failed)} of {len(mutations)} mutant(s) failed and have no ΔΔG: " + "; ".join(failed),
                       MadraXWarning, stacklevel=2)
-    cols = ["mutant", "status", "error", "ddg", "ddg_sd"] + DDG_COLUMNS + ["dg_wt", "dg_mut"]
+    cols = ["mutant", "status", "error", "ddg", "ddg_uncertainty", "ddg_sd"] + DDG_COLUMNS + TERM_COLUMNS + \
+        ["dg_wt", "dg_mut"]
     if modeller.partners:
         cols += ["ddg_bind", "ddg_bind_sd"] + [f"ddg_bind_{c}" for c in CHANNELS]
     df = pd.DataFrame(rows).reindex(columns=cols)
-    df.attrs.update(weights=wname, seed=seed, repeats=repeats, structure=modeller.structure.name,
-                    protocol=asdict(modeller.protocol), partners=modeller.partners)
+    df.attrs.update(weights=ws.name, seed=seed, repeats=repeats, structure=modeller.structure.name,
+                    protocol=asdict(modeller.protocol), partners=modeller.partners,
+                    preparation=getattr(modeller, "preparation", None),
+                    units="kcal/mol" + (" (experimental scale)" if ws.name != "madrax" else " (raw MadraX sum)"))
     return df
+
+
+def _check_protocol(ws: WeightSet, protocol: Protocol) -> None:
+    """Warn when a fitted weight set is applied to models built with another protocol."""
+    if not ws.protocol:
+        return
+    mine = asdict(protocol)
+    diff = [k for k, v in ws.protocol.items() if k in mine and mine[k] != v and k not in ("perturb_deg",)]
+    if diff:
+        warnings.warn(f"weights {ws.name!r} were fitted on models of another protocol (differs in "
+                      f"{', '.join(f'{k}={mine[k]!r} vs {ws.protocol[k]!r}' for k in diff)}); "
+                      "the ΔΔG scale and ddg_uncertainty may not hold", MadraXWarning, stacklevel=3)

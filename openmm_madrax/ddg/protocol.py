@@ -13,7 +13,7 @@ import torch
 from .. import mutate as mt
 from ..energy import energy_module
 from ..errors import MutationError
-from ..structure import Structure, load
+from ..structure import Structure
 
 #: Verlet skin (A) of the energy modules used for relaxation (atoms move a little per evaluation)
 RELAX_SKIN = 2.0
@@ -21,21 +21,48 @@ RELAX_SKIN = 2.0
 
 @dataclass
 class Protocol:
-    """Settings of the mutant-building protocol (defaults are the documented protocol)."""
+    """Settings of the mutant-building protocol (defaults are the documented protocol, docs/ddg.md).
 
-    shell_radius: float = 6.0  # A: residues relaxed around the site(s)
+    ``Protocol.legacy()`` is the protocol before issue 17 (MadraX burial, neighbours within 6 A
+    relaxed, no site entropy), kept so that old numbers can be reproduced."""
+
+    #: A: residues whose side chains are relaxed with the site(s); 0 (default): the site(s) alone.
+    #: Relaxing the neighbours lets a larger side chain push them aside for free (issue 17)
+    shell_radius: float = 0.0
     env_radius: float = 10.0  # A: residues whose energy drives rotamer choice and relaxation
     max_rotamers: int = 12  # library rotamers per residue type (most probable first)
     relax_evals: int = 30  # energy evaluations of the shell relaxation
     repair: bool = True  # relax every side chain of the wild type once before mutating
     repair_evals: int = 30
     perturb_deg: float = 20.0  # SD of the random start of the shell chis in repeats >= 1
-    burial: str = "madrax"
+    #: burial of the energy ("foldx": facc in [0, 1], exposed atoms get no solvation/vdW; "madrax":
+    #: MadraX's up-clamp, every atom counts as buried, spec 4.1)
+    burial: str = "foldx"
+    #: temperature (MadraX kcal/mol) of the side-chain conformational free energy of the site(s)
+    #: over the candidate rotamers (term ``site_entropy``; 0: not computed)
+    site_entropy_kT: float = 3.0
 
     @classmethod
     def fast(cls) -> "Protocol":
-        """Cheaper settings (used for the calibration run when time is short)."""
+        """Cheaper settings (fewer rotamers, shorter relaxation, smaller environment)."""
         return cls(env_radius=8.0, max_rotamers=8, relax_evals=15, repair_evals=20)
+
+    @classmethod
+    def legacy(cls) -> "Protocol":
+        """The protocol of releases before issue 17 (MadraX burial, 6 A shell, no site entropy)."""
+        return cls(burial="madrax", site_entropy_kT=0.0, shell_radius=6.0)
+
+
+def site_free_energy(energies: Sequence[float], kT: float) -> float:
+    """Conformational free-energy penalty of a side chain over its candidate rotamers,
+    ``-kT ln( (1/N) sum_k exp(-(E_k - E_min)/kT) )`` (>= 0; 0 when every candidate is as good as the
+    best, kT ln N when one candidate alone fits): the side-chain entropy the site loses relative
+    to an unconstrained residue, with all candidates equally likely a priori."""
+    e = np.asarray(energies, float)
+    if e.size <= 1 or kT <= 0:
+        return 0.0
+    d = (e - e.min()) / kT
+    return float(-kT * np.log(np.mean(np.exp(-d))))
 
 
 def _near_residues(structure: Structure, coords: np.ndarray, sites: Sequence[int], radius: float) -> List[int]:
@@ -67,12 +94,23 @@ class MutationModeller:
         a prepared :class:`Structure` (or anything :func:`openmm_madrax.load` reads, with ``load_kwargs``).
     partners
         binding partners as chain groups, e.g. ``["AB", "C"]`` (or ``"AB,C"``); None: stability only.
+    load_kwargs, strict
+        how a file is read: by default like FoldX's RepairPDB (highest-occupancy altlocs, missing
+        atoms rebuilt, modified residues mapped to their parents, see :mod:`.prepare`), reported in
+        one warning and in ``self.preparation``; ``strict=True``: any such problem is an error.
+        ``load_kwargs`` override single options of :func:`openmm_madrax.load`.
+
+    All inputs are plain picklable values (a path or a Structure, a Protocol, strings), so a
+    modeller can be built inside a worker process; build one per structure and reuse it: the
+    repaired wild type and the wild-type references are cached on it.
     """
 
     def __init__(self, structure, *, protocol: Optional[Protocol] = None, partners=None, seed: int = 0,
-                 load_kwargs: Optional[dict] = None):
-        if not isinstance(structure, Structure):
-            structure = load(structure, **(load_kwargs or {}))
+                 load_kwargs: Optional[dict] = None, strict: bool = False):
+        from .prepare import prepare_structure
+
+        #: what reading the input changed (:func:`openmm_madrax.ddg.prepare.prepare_structure`)
+        structure, self.preparation = prepare_structure(structure, strict=strict, load_kwargs=load_kwargs)
         self.protocol = protocol or Protocol()
         self.seed = int(seed)
         self.structure = structure
@@ -106,6 +144,7 @@ class MutationModeller:
         pos_in_env = {k: n for n, k in enumerate(env)}
         module = energy_module(sub, burial=p.burial, smooth=True, skin=RELAX_SKIN)
         xs = sub.coords.copy()
+        site_entropy = 0.0
         # rotamer choice, site by site
         for k, t in zip(sites, targets):
             r = sub.residues[pos_in_env[k]]
@@ -114,6 +153,7 @@ class MutationModeller:
             if mt.n_chi(t) == 0 and t != "PRO":
                 continue
             best = (math.inf, None)
+            energies = []
             for chis in cands[k]:
                 sc = mt.build_side_chain(t, bb, chis)
                 trial = xs.copy()
@@ -121,9 +161,11 @@ class MutationModeller:
                     trial[idx[n]] = v
                 with torch.no_grad():
                     e = float(module(torch.as_tensor(trial)).sum())
+                energies.append(e)
                 if e < best[0]:
                     best = (e, trial)
             xs = best[1]
+            site_entropy += site_free_energy(energies, p.site_entropy_kT)
         # relaxation of the shell
         shell_sub = [pos_in_env[k] for k in shell]
         relaxer = mt.TorsionRelaxer(sub, shell_sub)
@@ -133,7 +175,8 @@ class MutationModeller:
         xs, _ = relaxer.relax(module, xs, max_eval=p.relax_evals, theta0=theta0)
         xyz = full.coords.copy()
         xyz[atoms] = xs
-        out = {"structure": full, "coords": xyz, "channels": _channel_sum(full, xyz, p.burial)}
+        out = {"structure": full, "coords": xyz, "channels": _channel_sum(full, xyz, p.burial),
+               "terms": {"site_entropy": site_entropy}}
         if self.partners:
             parts = []
             for g in self.partners:
@@ -175,7 +218,8 @@ class MutationModeller:
             ref = self._model(sites, [self.structure.residues[k].resname for k in sites], repeat)
             self._ref_cache[key] = ref
         mut = self._model(sites, [q.mut3 for q in points], repeat)
-        out = {"mutant": mt.mutant_label(points), "ref": ref, "mut": mut, "ddg_channels": mut["channels"] - ref["channels"]}
+        out = {"mutant": mt.mutant_label(points), "ref": ref, "mut": mut, "ddg_channels": mut["channels"] - ref["channels"],
+               "ddg_terms": {t: mut["terms"][t] - ref["terms"][t] for t in mut["terms"]}}
         if self.partners:
             out["ddg_bind_channels"] = mut["bind"] - ref["bind"]
         return out
