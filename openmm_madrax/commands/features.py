@@ -59,11 +59,27 @@ def add_arguments(p) -> None:
     g.add_argument("--threads", type=int, default=None, help="OpenMM CPU threads")
     g.add_argument("--no-resume", dest="resume", action="store_false",
                    help="start the simulation over even if OUT_md.chk exists")
+    g = p.add_argument_group("many trajectories (--list; docs/dask.md)")
+    g.add_argument("--list", metavar="FILE", default=None,
+                   help="CSV/TSV with columns trajectory (files of one trajectory joined by ';'), top, name: "
+                        "-o gets one row per trajectory with its per-protein feature vector")
     add_structure_options(p)
+    from ..batch.cli import add_batch_arguments
+
+    add_batch_arguments(p, "trajectories")
 
 
 def run(args) -> int:
     import torch
+
+    from ..batch.cli import batch_requested, run_features
+
+    if args.list or batch_requested(args):
+        if not args.list:
+            from ..errors import MadraXError
+
+            raise MadraXError("--workers/--scheduler/--store/--resume go with --list FILE (many trajectories)")
+        return run_features(args)
 
     from ..errors import MadraXError
     from ..features import compute_features, features_from_simulation, plot_profile, simulate
