@@ -83,14 +83,14 @@ def test_run_item_never_raises(tmp_path):
 
 
 def test_store_resume_and_options(tmp_path):
-    items = [{"item_id": str(UBIQUITIN), "structure": file_ref(UBIQUITIN), "labels": {}},
+    items = [{"item_id": "ubi", "structure": file_ref(UBIQUITIN), "labels": {}},
              {"item_id": "missing", "structure": {"path": str(tmp_path / "m.pdb"), "sha256": None}, "labels": {}}]
     path = tmp_path / "r.parquet"
     st = ResultStore(path, kind="score", options={"burial": "madrax"})
     df, stats = run_items("score", items, {"burial": "madrax"}, store=st, progress=False)
     assert list(df["status"]) == ["ok", "error"] and stats.n_run == 2
     back = read_results(path)
-    assert list(back["item_id"]) == [str(UBIQUITIN), "missing"]
+    assert list(back["item_id"]) == ["ubi", "missing"]
     assert back["total"].dtype == np.float64
     assert pd.read_parquet(path).shape[0] == 2  # any Parquet reader reads the directory
     # resume skips both (the error row is finished too) unless errors are retried
@@ -102,7 +102,7 @@ def test_store_resume_and_options(tmp_path):
     again = read_results(path).set_index("item_id")
     assert len(again) == 2  # the rerun error row replaced the old one (fragments compacted, latest kept)
     assert again.loc["missing", "run_id"] == stats.run_id
-    assert again.loc[str(UBIQUITIN), "run_id"] == back.loc[0, "run_id"]
+    assert again.loc["ubi", "run_id"] == back.loc[0, "run_id"]
     with pytest.raises(MadraXError, match="burial"):
         ResultStore(path, kind="score", options={"burial": "foldx"}, resume=True)
     with pytest.raises(MadraXError, match="'score' results"):
@@ -181,3 +181,16 @@ def test_batch_option_errors(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert features_batch([], progress=False).empty
+
+
+def test_resume_recomputes_a_changed_file(tmp_path):
+    f = tmp_path / "u.pdb"
+    f.write_text(UBIQUITIN.read_text())
+    store = tmp_path / "s.parquet"
+    df = score_batch([str(f)], store=store, progress=False)
+    assert df.attrs["stats"].n_run == 1
+    df = score_batch([str(f)], store=store, resume=True, progress=False)
+    assert df.attrs["stats"].n_run == 0 and df.attrs["stats"].n_skipped == 1
+    f.write_text("REMARK   1 CHANGED\n" + UBIQUITIN.read_text())
+    df = score_batch([str(f)], store=store, resume=True, progress=False)
+    assert df.attrs["stats"].n_run == 1 and df.loc[0, "status"] == "ok"

@@ -40,6 +40,14 @@ BASE_COLUMNS = ["item_id", "status", "error", "warnings", "seconds", "setup_seco
 FINISHED = ("ok", "error")
 
 
+def require_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise MadraXError("the Parquet result store needs pyarrow: pip install 'openmm-madrax[dask]' "
+                          "(or pip install pyarrow)") from None
+
+
 def fingerprint(obj) -> str:
     """Stable hash of JSON-able options (what decides the results of a batch)."""
     text = json.dumps(obj, sort_keys=True, default=_json_default)
@@ -79,6 +87,7 @@ def read_results(path, *, latest: bool = True) -> pd.DataFrame:
     path = Path(path)
     if not path.is_dir():
         raise MadraXError(f"{path}: no result directory there")
+    require_pyarrow()
     df = _read_fragments(_fragments(path))
     if latest and len(df):
         df = df.sort_values("finished_at", kind="stable").drop_duplicates("item_id", keep="last")
@@ -95,6 +104,7 @@ class ResultStore:
 
     def __init__(self, path, *, kind: str, options: dict, resume: bool = False, overwrite: bool = False,
                  flush_every: int = 200, flush_seconds: float = 30.0):
+        require_pyarrow()
         self.path = Path(path)
         self.kind = kind
         self.options = options

@@ -168,7 +168,7 @@ def score_batch(files: Iterable, *, burial: str = "madrax", smooth: bool = False
             ref = file_ref(p)
         except FileNotFoundError:  # becomes the item's error row; the others still run
             ref = {"path": str(p.absolute()), "sha256": None, "name": p.stem}
-        items.append({"item_id": ref["path"], "structure": ref, "labels": {"file": str(f)}})
+        items.append({"item_id": _content_id(ref), "structure": ref, "labels": {"file": str(f)}})
     opts = {"burial": burial, "smooth": bool(smooth), "dtype": str(dtype), "load_kwargs": dict(load_kwargs or {})}
     df = _execute("score", items, opts, opts, desc=run.pop("desc", "score"), **run)
     return order_columns(df, ["file", "status", "error", "name", "n_residues", "n_chains", "total"])
@@ -214,13 +214,18 @@ def features_batch(entries: Sequence[dict], *, stride: int = 1, burial: str = "m
         refs = [_ref_or_missing(t) for t in trajs]
         top = _ref_or_missing(e["top"]) if e.get("top") else None
         name = e.get("name") or Path(trajs[0]).stem
-        item_id = name if e.get("name") else ";".join(r["path"] for r in refs)
+        item_id = ";".join(_content_id(r) for r in refs + ([top] if top else []))
         items.append({"item_id": item_id, "trajectory": refs, "top": top, "name": name,
                       "labels": {"name": name, "trajectory": ";".join(str(t) for t in trajs)}})
     opts = {"stride": int(stride), "burial": burial, "inter_chain": bool(inter_chain),
             "quantiles": [float(q) for q in quantiles], "chunk": int(chunk), "load_kwargs": dict(load_kwargs or {})}
     df = _execute("features", items, opts, opts, desc=run.pop("desc", "features"), **run)
     return order_columns(df, ["name", "trajectory", "status", "error"])
+
+
+def _content_id(ref: dict) -> str:
+    """Item id of a file: its path and content hash (a changed file is a new item for --resume)."""
+    return f"{ref['path']}#{(ref.get('sha256') or 'missing')[:16]}"
 
 
 def _ref_or_missing(path) -> dict:

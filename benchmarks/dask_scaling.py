@@ -1,0 +1,266 @@
+"""Speed-up from 1 to N Dask workers, memory per worker, per-item cost and projections (issue 16, docs/dask.md).
+
+    python benchmarks/dask_scaling.py scaling [--items 200] [--protocol fast] [--repeats 3] [--workers 1 2]
+    python benchmarks/dask_scaling.py cost [--pdb FILE] [--items 8] [--protocol default]
+    python benchmarks/dask_scaling.py project --json benchmarks/out/dask_scaling.json
+
+``scaling``: a deep mutational scan of the bundled ubiquitin (positions 2.., all 19 substitutions,
+the first ``--items`` mutants) run (a) serially in this process, (b) on LocalCluster(processes=True)
+with 1 and (c) 2 single-threaded workers.  Each repeat starts a fresh cluster (start-up not timed),
+imports the package on every worker (not timed), then times submission -> last row, which includes
+each worker building its own wild-type set-up (MutationModeller) once.  The speed-up is T(1
+worker) / T(N workers) within one repeat; the table gives the median over repeats.  Memory per
+worker: peak resident set size (ru_maxrss) of each worker process after the run.
+The LLPS part (200 proteins) runs when ``openmm_madrax.llps`` is importable; otherwise it says so.
+
+``cost``: serial per-mutant cost (median) and the one-off set-up of a ~300-residue protein
+(default 2TS1, 317 residues, from ../shared/data/ddg_train/pdbs), for the projection of a full
+scan (19 x residues mutants) on N workers: T(N) = set-up + n x cost / (N x efficiency), the
+efficiency taken from ``scaling`` (speed-up(2) / 2 on this machine; on a cluster of separate
+nodes it is limited by the same per-worker set-up and scheduling overhead).
+
+All runs: torch 1 thread per worker (OMP_NUM_THREADS=1); the machine's load average is printed
+before and after, since other jobs on a shared 2-core machine make any speed-up smaller.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "benchmarks" / "out"
+UBIQUITIN = ROOT / "openmm_madrax" / "data" / "1ubi.pdb"
+DEFAULT_300 = ROOT.parent / "shared" / "data" / "ddg_train" / "pdbs" / "2TS1.pdb"
+
+
+def _load_avg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _uss_mib() -> float:
+    """Memory unique to this process (shared libraries, e.g. torch's, counted once per machine, not here)."""
+    import psutil
+
+    return psutil.Process().memory_full_info().uss / 2**20
+
+
+def _warm():
+    import openmm_madrax.ddg  # noqa: F401
+    import openmm_madrax.batch.tasks  # noqa: F401
+
+    return os.getpid()
+
+
+def _protocol(name):
+    from openmm_madrax.ddg import Protocol
+
+    return Protocol.fast() if name == "fast" else Protocol()
+
+
+def _scan_items(n_items: int):
+    import openmm_madrax as omx
+    from openmm_madrax.batch.scan import scan_mutants
+    from openmm_madrax.batch.tasks import file_ref
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = omx.load(str(UBIQUITIN), quiet=True)
+    last = 2 + -(-n_items // 19)
+    muts = scan_mutants(s, f"A:2-{last}")[:n_items]
+    ref = file_ref(UBIQUITIN)
+    return [{"item_id": m["mutant"], "structure": ref, "mutant": m["mutant"], "labels": m} for m in muts]
+
+
+def _run_once(kind, items, options, workers):
+    """(wall seconds, rows, peak RSS per worker MiB)."""
+    from openmm_madrax.batch import run_items
+    from openmm_madrax.batch.tasks import clear_cache
+
+    if workers == 0:
+        clear_cache()
+        t0 = time.perf_counter()
+        df, _ = run_items(kind, items, options, progress=False)
+        return time.perf_counter() - t0, df, [_peak_rss_mib()], [_uss_mib()]
+    from openmm_madrax.batch.runner import open_client
+
+    with open_client(workers=workers, echo=lambda s: None) as client:
+        client.wait_for_workers(workers)
+        client.run(_warm)
+        t0 = time.perf_counter()
+        df, _ = run_items(kind, items, options, client=client, progress=False)
+        wall = time.perf_counter() - t0
+        rss = sorted(client.run(_peak_rss_mib).values())
+        uss = sorted(client.run(_uss_mib).values())
+    return wall, df, rss, uss
+
+
+def scaling(args) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from openmm_madrax.batch.workflows import ddg_options
+
+    items = _scan_items(args.items)
+    opts, _ = ddg_options(protocol=_protocol(args.protocol))
+    modes = [0] + list(args.workers)
+    res = {"task": f"ddG scan of 1ubi, {len(items)} mutants, protocol {args.protocol}", "load_before": _load_avg(),
+           "repeats": [], "cpus": os.cpu_count()}
+    print(f"# {res['task']}; load average before: {res['load_before']}", flush=True)
+    for rep in range(args.repeats):
+        row = {}
+        for w in modes:
+            wall, df, rss, uss = _run_once("ddg", items, opts, w)
+            n_ok = int((df["status"] == "ok").sum())
+            row[str(w)] = {"wall_s": wall, "ok": n_ok, "peak_rss_mib": rss, "uss_mib": uss,
+                           "item_s_median": float(df["seconds"].median()),
+                           "setup_s": float(df["setup_seconds"].sum())}
+            print(f"repeat {rep}: {'serial' if w == 0 else f'{w} worker(s)'}: {wall:.1f} s, {n_ok}/{len(items)} ok, "
+                  f"per item {row[str(w)]['item_s_median']:.2f} s (median), peak RSS/worker "
+                  f"{', '.join(f'{x:.0f}' for x in rss)} MiB (unique {', '.join(f'{x:.0f}' for x in uss)} MiB); "
+                  f"load {_load_avg()}", flush=True)
+        res["repeats"].append(row)
+    res["load_after"] = _load_avg()
+    res.update(_llps_scaling(args))
+    _summary(res, modes)
+    return res
+
+
+def _llps_scaling(args) -> dict:
+    try:
+        import openmm_madrax.llps  # noqa: F401
+        from openmm_madrax.batch.tasks import TASKS
+    except ImportError:
+        print("# LLPS: openmm_madrax.llps is not in this checkout (branch wip-llps); not measured")
+        return {"llps": "not available: openmm_madrax.llps is not importable in this checkout"}
+    if "llps" not in TASKS:
+        print("# LLPS: no 'llps' batch task wired yet; not measured")
+        return {"llps": "not available: no 'llps' batch task"}
+    return {"llps": "see llps_scaling()"}  # pragma: no cover - replaced when the task exists
+
+
+def _summary(res, modes):
+    print("\n| run | median wall s | speed-up vs 1 worker (median of per-repeat ratios) | peak RSS per worker MiB "
+          "| unique (USS) per worker MiB |")
+    print("|---|---|---|---|---|")
+    for w in modes:
+        walls = [r[str(w)]["wall_s"] for r in res["repeats"]]
+        rss = [max(r[str(w)]["peak_rss_mib"]) for r in res["repeats"]]
+        uss = [max(r[str(w)]["uss_mib"]) for r in res["repeats"]]
+        if w == 0:
+            sp = "-"
+        else:
+            ratios = [r["1"]["wall_s"] / r[str(w)]["wall_s"] for r in res["repeats"] if "1" in r]
+            sp = f"{statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})" if ratios else "-"
+        name = "serial (in-process)" if w == 0 else f"LocalCluster, {w} worker(s)"
+        print(f"| {name} | {statistics.median(walls):.1f} | {sp} | {statistics.median(rss):.0f} | "
+              f"{statistics.median(uss):.0f} |")
+    print(f"load average before {res['load_before']}, after {res['load_after']} ({res['cpus']} CPUs)")
+
+
+def cost(args) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    import openmm_madrax as omx
+    from openmm_madrax.atomtypes import ONE_LETTER
+    from openmm_madrax.ddg import MutationModeller, ddg
+
+    pdb = Path(args.pdb) if args.pdb else DEFAULT_300
+    if not pdb.exists():
+        raise SystemExit(f"{pdb}: not there (needs ../shared or --pdb FILE)")
+    lk = dict(altloc="first", drop_nonstandard=True, repair=True)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = omx.load(str(pdb), quiet=True, **lk)
+        t_load = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        m = MutationModeller(s, protocol=_protocol(args.protocol))
+        t_setup = time.perf_counter() - t0
+        # sites spread along the chain, two substitutions each (the second reuses the site's reference)
+        sites = [k for k in range(0, s.n_residues, max(1, s.n_residues // max(1, args.items // 2)))][: args.items // 2]
+        muts = []
+        for k in sites:
+            r = s.residues[k]
+            wt = ONE_LETTER[r.resname]
+            for aa in [a for a in "AL" if a != wt] + (["V"] if wt in "AL" else []):
+                muts.append(f"{r.chain_id}:{wt}{r.resseq}{r.icode}{aa}")
+        muts = muts[: args.items]
+        per = []
+        first, second = [], []
+        for i, mu in enumerate(muts):
+            t1 = time.perf_counter()
+            ddg(None, [mu], modeller=m)
+            dt = time.perf_counter() - t1
+            per.append(dt)
+            (first if i % 2 == 0 else second).append(dt)
+    # a full scan has 19 substitutions per site: 1 site reference + 19 mutant models
+    per_sub = (statistics.median(first) + 18 * statistics.median(second)) / 19 if second else statistics.median(per)
+    res = {"structure": pdb.name, "residues": s.n_residues, "atoms": s.n_atoms, "protocol": args.protocol,
+           "load_s": t_load, "setup_s": t_setup, "n_measured": len(per),
+           "first_at_site_s": statistics.median(first), "next_at_site_s": statistics.median(second) if second else None,
+           "per_substitution_s": per_sub, "load_avg": _load_avg(), "peak_rss_mib": _peak_rss_mib()}
+    print(json.dumps(res, indent=1))
+    return res
+
+
+def project(args) -> None:
+    data = json.loads(Path(args.json).read_text())
+    sc, co = data.get("scaling"), data.get("cost")
+    if not sc or not co:
+        raise SystemExit("needs both 'scaling' and 'cost' in the JSON (run those first)")
+    ratios = [r["1"]["wall_s"] / r["2"]["wall_s"] for r in sc["repeats"] if "1" in r and "2" in r]
+    eff = statistics.median(ratios) / 2
+    n = 19 * co["residues"]
+    print(f"full scan of {co['structure']} ({co['residues']} residues = {n} substitutions, protocol {co['protocol']}): "
+          f"set-up {co['setup_s']:.0f} s per worker, {co['per_substitution_s']:.2f} s per substitution; "
+          f"parallel efficiency {eff:.2f} (measured 1 -> 2 workers)")
+    print("| workers | projected wall |")
+    print("|---|---|")
+    for w in (1, 2, 8, 32, 128):
+        t = co["setup_s"] + n * co["per_substitution_s"] / (w * (eff if w > 1 else 1.0))
+        print(f"| {w} | {t / 3600:.2f} h |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("scaling")
+    a.add_argument("--items", type=int, default=200)
+    a.add_argument("--protocol", choices=["default", "fast"], default="fast")
+    a.add_argument("--repeats", type=int, default=3)
+    a.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    b = sub.add_parser("cost")
+    b.add_argument("--pdb", default=None)
+    b.add_argument("--items", type=int, default=8)
+    b.add_argument("--protocol", choices=["default", "fast"], default="default")
+    c = sub.add_parser("project")
+    c.add_argument("--json", default=str(OUT / "dask_scaling.json"))
+    for p in (a, b):
+        p.add_argument("--json", default=str(OUT / "dask_scaling.json"), help="results are merged into this file")
+    args = ap.parse_args()
+    if args.cmd == "project":
+        return project(args)
+    res = scaling(args) if args.cmd == "scaling" else cost(args)
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[args.cmd] = res
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"-> {path}")
+
+
+if __name__ == "__main__":
+    main()
