@@ -28,8 +28,10 @@ from openmm_madrax.errors import MadraXError  # noqa: E402
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.filterwarnings("ignore::UserWarning")]
 
-SCAN = "A:3-4"
-TO = "AVGW"  # I3 -> A V G W, F4 -> A V G W: 8 mutants
+SCAN = "A:2-7"
+TO = "AV"  # Q2 I3 F4 V5 K6 T7 -> A, V (not V5V): 11 mutants in 6 tasks (one per site)
+WT = {2: "Q", 3: "I", 4: "F", 5: "V", 6: "K", 7: "T"}
+N_SCAN = 11
 EXTRA = ["A:I3V+A:F4A", "A:Q999W", "A:X3V"]  # a double mutant, a missing residue, an unreadable mutation
 VALUE_COLUMNS = ["ddg"] + DDG_COLUMNS + ["dg_wt", "dg_mut"]
 
@@ -42,8 +44,7 @@ def _protocol() -> Protocol:
 
 def _scan_labels():
     """The scan's mutants in its row order: positions, then amino acids in the heat map's order."""
-    wt = {3: "I", 4: "F"}
-    return [f"A:{wt[k]}{k}{aa}" for k in (3, 4) for aa in AA_ORDER if aa in TO and aa != wt[k]]
+    return [f"A:{WT[k]}{k}{aa}" for k in sorted(WT) for aa in AA_ORDER if aa in TO and aa != WT[k]]
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +78,15 @@ def _pids(client) -> dict:
 
 def test_cluster_equals_serial_row_by_row_and_reports_bad_rows(client, serial):
     df = ddg_batch(str(UBIQUITIN), EXTRA, scan=SCAN, to=TO, protocol=_protocol(), client=client, progress=False)
-    assert len(df) == len(serial) == 11
+    assert len(df) == len(serial) == N_SCAN + 3
     _assert_rows_equal(df, serial)
+    assert df.attrs["stats"].n_tasks == 6 + 3  # one task per scan site (shared reference), extras alone
     # both worker processes took part (otherwise this would not test the distribution)
     assert len(set(df.loc[df["status"] == "ok", "worker"])) == 2
     bad = df.set_index("mutant")
     assert bad.loc["A:Q999W", "status"] == "error" and "999" in bad.loc["A:Q999W", "error"]
     assert bad.loc["A:X3V", "status"] == "error" and "X" in bad.loc["A:X3V", "error"]
-    assert (df["status"] == "ok").sum() == 9
+    assert (df["status"] == "ok").sum() == N_SCAN + 1
     # the scan rows carry their position; the X->X reference is not a row
     scan = df[df["position"].notna()]
     assert list(scan["mutant"]) == _scan_labels()
@@ -93,7 +95,7 @@ def test_cluster_equals_serial_row_by_row_and_reports_bad_rows(client, serial):
 
 def test_serial_batch_equals_cluster(serial, tmp_path):
     """The batch code path without a cluster (as the CLI runs --scan without --workers)."""
-    df = ddg_batch(str(UBIQUITIN), EXTRA[:1], scan="A:3", to="AV", protocol=_protocol(), progress=False,
+    df = ddg_batch(str(UBIQUITIN), EXTRA[:1], scan="A:3", to="AVI", protocol=_protocol(), progress=False,
                    store=tmp_path / "s.parquet")
     assert set(df["worker"]) == {"local"}
     _assert_rows_equal(df, serial.loc[["A:I3A", "A:I3V", "A:I3V+A:F4A"]])
@@ -108,7 +110,7 @@ def test_killed_worker_loses_nothing(client, serial, tmp_path):
         if killed:
             return
         w = row["worker"]
-        keys = set(client.processing()[w])  # the task it was handed next (8 mutants, 2 workers: one is queued)
+        keys = set(client.processing()[w])  # the task it was handed next (6 tasks, 2 workers: 4 were queued)
         assert keys, "the worker has no task in flight: nothing to lose"
         os.kill(pids[w], signal.SIGKILL)
         killed.update(address=w, keys=keys, pid=pids[w])
@@ -120,9 +122,8 @@ def test_killed_worker_loses_nothing(client, serial, tmp_path):
     assert (df["status"] == "ok").all(), df[["mutant", "status", "error"]]
     _assert_rows_equal(df, serial.loc[_scan_labels()])
     # the task the killed worker held was run again elsewhere
-    ids = list(df["item_id"])  # keys are omx-ddg-<run>-<i>, i = position in the submitted (= row) order
-    in_flight = [ids[int(str(k).rsplit("-", 1)[1])] for k in killed["keys"]]
-    assert (df.set_index("item_id").loc[in_flight, "worker"] != killed["address"]).all()
+    in_flight = [i for k in killed["keys"] for i in df.attrs["stats"].task_items[k]]
+    assert in_flight and (df.set_index("item_id").loc[in_flight, "worker"] != killed["address"]).all()
     assert sorted(read_results(store)["mutant"]) == sorted(_scan_labels())
     client.wait_for_workers(2, timeout=120)  # the nanny started a new one
     assert killed["pid"] not in _pids(client).values()
@@ -146,7 +147,7 @@ def test_resume_after_interruption_skips_finished_rows(client, serial, tmp_path)
     with pytest.raises(Stop):
         ddg_batch(str(UBIQUITIN), [], on_row=stop_after, flush_every=1, **run)
     first = read_results(store)
-    assert len(first) >= n_first and len(first) < 8
+    assert len(first) >= n_first and len(first) < N_SCAN
     assert set(seen) <= set(first["item_id"])
     # the same command without --resume refuses to mix, and other options refuse to resume
     with pytest.raises(MadraXError, match="--resume"):
@@ -155,13 +156,13 @@ def test_resume_after_interruption_skips_finished_rows(client, serial, tmp_path)
         ddg_batch(str(UBIQUITIN), [], resume=True, seed=1, **run)
     df = ddg_batch(str(UBIQUITIN), [], resume=True, **run)
     stats = df.attrs["stats"]
-    assert stats.n_skipped == len(first) and stats.n_run == 8 - len(first)
+    assert stats.n_skipped == len(first) and stats.n_run == N_SCAN - len(first)
     # finished rows were not recomputed: they keep the first run's run id and values
     old = df[df["item_id"].isin(first["item_id"])]
     assert set(old["run_id"]) == set(first["run_id"])
     assert (df.loc[~df["item_id"].isin(first["item_id"]), "run_id"] == stats.run_id).all()
     _assert_rows_equal(df, serial.loc[_scan_labels()])
-    assert len(read_results(store)) == 8
+    assert len(read_results(store)) == N_SCAN
     again = ddg_batch(str(UBIQUITIN), [], resume=True, **run)
     assert again.attrs["stats"].n_run == 0
 
@@ -224,16 +225,16 @@ def test_scan_through_external_scheduler(tmp_path, serial):
             c.wait_for_workers(2, timeout=120)
             workers = set(c.scheduler_info()["workers"])
         out = tmp_path / "scan.csv"
-        rc = quiet(main, ["ddg", str(UBIQUITIN), "--scan", "A:3", "--to", "AVG", "--fast", "--no-repair",
+        rc = quiet(main, ["ddg", str(UBIQUITIN), "--scan", "A:3-4", "--to", "AV", "--fast", "--no-repair",
                           "--scheduler", address, "-o", str(out), "--no-progress"])
         assert rc == 0
         df = pd.read_csv(out)
-        assert list(df["mutant"]) == ["A:I3A", "A:I3V", "A:I3G"]  # heat-map order
+        assert list(df["mutant"]) == ["A:I3A", "A:I3V", "A:F4A", "A:F4V"]
         assert (df["status"] == "ok").all()
         assert set(df["worker"]) <= workers
-        _assert_rows_equal(df, serial.loc[["A:I3A", "A:I3V", "A:I3G"]], atol=1e-4)  # CSV: 4 decimals
+        _assert_rows_equal(df, serial.loc[["A:I3A", "A:I3V", "A:F4A", "A:F4V"]], atol=1e-4)  # CSV: 4 decimals
         assert (tmp_path / "scan_heatmap.png").stat().st_size > 10_000
-        assert len(read_results(tmp_path / "scan.parquet")) == 3
+        assert len(read_results(tmp_path / "scan.parquet")) == 4
     finally:
         _stop(procs)
         log.close()

@@ -194,3 +194,11 @@ def test_resume_recomputes_a_changed_file(tmp_path):
     f.write_text("REMARK   1 CHANGED\n" + UBIQUITIN.read_text())
     df = score_batch([str(f)], store=store, resume=True, progress=False)
     assert df.attrs["stats"].n_run == 1 and df.loc[0, "status"] == "ok"
+
+
+def test_items_of_a_group_share_one_task():
+    from openmm_madrax.batch.runner import _groups
+
+    items = [{"item_id": "a", "group": "A:3"}, {"item_id": "b"}, {"item_id": "c", "group": "A:3"},
+             {"item_id": "d", "group": "A:4"}, {"item_id": "e", "group": None}]
+    assert [[i["item_id"] for i in g] for g in _groups(items)] == [["a", "c"], ["b"], ["d"], ["e"]]

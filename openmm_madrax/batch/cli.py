@@ -23,8 +23,9 @@ def add_batch_arguments(parser, items: str = "items") -> None:
         f"Without --workers or --scheduler the {items} run one after the other in this process. Results "
         "stream to a Parquet directory (--store; default OUTPUT with .parquet when -o is given), one row per "
         "item with status/error columns; rerun the same command with --resume to skip what is done.")
-    g.add_argument("--workers", metavar="N", default=None,
-                   help="run on a local Dask cluster of N worker processes, one thread each ('auto': one per core)")
+    g.add_argument("--workers", metavar="N", nargs="?", const="auto", default=None,
+                   help="run on a local Dask cluster of N worker processes, one thread each (no N or 'auto': one "
+                        "per core)")
     g.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on an existing Dask cluster: scheduler address (tcp://host:8786) or scheduler file "
                         "(.json), e.g. 'dask scheduler' + 'dask worker' processes or a dask-jobqueue cluster")

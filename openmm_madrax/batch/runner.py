@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import MadraXError
 from .store import ResultStore, rows_by_id
-from .tasks import message, run_item
+from .tasks import message, run_group, run_item
 
 log = logging.getLogger("openmm_madrax")
 
@@ -164,6 +164,26 @@ class RunStats:
     n_lost: int = 0
     run_id: str = ""
     duplicates: List[str] = field(default_factory=list)
+    n_tasks: int = 0
+    #: task key (cluster runs) -> item ids it ran
+    task_items: dict = field(default_factory=dict)
+
+
+def _groups(items: Sequence[dict]) -> List[List[dict]]:
+    """Tasks: items with the same ``group`` (e.g. the substitutions at one site of a scan, which share
+    the site's wild-type reference model) run together in one task, in order; the others alone."""
+    out: List[List[dict]] = []
+    index: dict = {}
+    for it in items:
+        g = it.get("group")
+        if g is None:
+            out.append([it])
+        elif g in index:
+            out[index[g]].append(it)
+        else:
+            index[g] = len(out)
+            out.append([it])
+    return out
 
 
 def _lost_row(item: dict, exc: BaseException) -> dict:
@@ -229,25 +249,30 @@ def run_items(kind: str, items: Sequence[dict], options: dict, *, client=None, s
         bar = tqdm(total=len(uniq), initial=stats.n_skipped, desc=desc or kind, unit="item", file=sys.stderr,
                    dynamic_ncols=True)
     pending: dict = {}
+    groups = _groups(todo)
+    stats.n_tasks = len(groups)
     try:
         if client is None:
-            for it in todo:
-                record(run_item(kind, it, options))
-        elif todo:
+            for g in groups:
+                for it in g:
+                    record(run_item(kind, it, options))
+        elif groups:
             from distributed import as_completed
 
             by_key = {}
-            for i, it in enumerate(todo):
-                f = client.submit(run_item, kind, it, options, key=f"omx-{kind}-{stats.run_id}-{i}", pure=False)
-                by_key[f.key] = it
+            for i, g in enumerate(groups):
+                f = client.submit(run_group, kind, g, options, key=f"omx-{kind}-{stats.run_id}-{i}", pure=False)
+                by_key[f.key] = g
+                stats.task_items[f.key] = [it["item_id"] for it in g]
                 pending[f.key] = f
             for f in as_completed(list(pending.values())):
                 try:
-                    row = f.result()
+                    rows = f.result()
                 except Exception as exc:  # the cluster lost the task (e.g. it killed its workers: KilledWorker)
-                    row = _lost_row(by_key[f.key], exc)
+                    rows = [_lost_row(it, exc) for it in by_key[f.key]]
                 pending.pop(f.key, None)
-                record(row)
+                for row in rows:
+                    record(row)
         if store is not None:
             store.flush()
             if stats.n_skipped + stats.n_run == stats.n_items:

@@ -27,7 +27,7 @@ import time
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, List, Tuple
 
 from ..errors import MadraXError
 
@@ -227,3 +227,8 @@ def run_item(kind: str, item: dict, options: dict) -> dict:
     row.setdefault("setup_seconds", 0.0)
     row["worker"] = worker_name()
     return row
+
+
+def run_group(kind: str, items: List[dict], options: dict) -> List[dict]:
+    """Several items in one task, in order (they share this process's set-up cache); one row each."""
+    return [run_item(kind, it, options) for it in items]

@@ -103,13 +103,16 @@ def ddg_batch(structure, mutants: Sequence[str] = (), *, scan: Optional[str] = N
             warnings.simplefilter("ignore")
             s = load(ref["path"], quiet=True, **opts["load_kwargs"])
         for m in scan_mutants(s, scan, to):
-            items.append({"item_id": m["mutant"], "structure": ref, "mutant": m["mutant"], "labels": m})
+            items.append({"item_id": m["mutant"], "structure": ref, "mutant": m["mutant"], "labels": m,
+                          "group": f"{m['chain']}:{m['resseq']}{m['icode']}"})
     for text in mutants:
         try:
-            item_id = mutant_label(sorted(parse_mutant(text), key=lambda p: (p.chain, p.resseq, p.icode)))
+            points = sorted(parse_mutant(text), key=lambda p: (p.chain, p.resseq, p.icode))
+            item_id = mutant_label(points)
+            group = "+".join(f"{p.chain}:{p.resseq}{p.icode}" for p in points)
         except MadraXError:
-            item_id = str(text).strip()
-        items.append({"item_id": item_id, "structure": ref, "mutant": str(text), "labels": {}})
+            item_id, group = str(text).strip(), None
+        items.append({"item_id": item_id, "structure": ref, "mutant": str(text), "labels": {}, "group": group})
     if not items:
         raise MadraXError("no mutations: give --scan CHAIN:FIRST-LAST and/or --mutations A:G44S")
     decide = dict(decide, structure={"name": ref["name"], "sha256": ref["sha256"]})
