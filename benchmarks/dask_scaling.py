@@ -10,7 +10,9 @@ with 1 and (c) 2 single-threaded workers.  Each repeat starts a fresh cluster (s
 imports the package on every worker (not timed), then times submission -> last row, which includes
 each worker building its own wild-type set-up (MutationModeller) once.  The speed-up is T(1
 worker) / T(N workers) within one repeat; the table gives the median over repeats.  Memory per
-worker: peak resident set size (ru_maxrss) of each worker process after the run.
+worker: peak resident set size (ru_maxrss) of each worker process after the run, and its unique set
+size (USS: without the shared libraries, which N workers on one node share).  "CPU share": CPU
+seconds / wall seconds of the tasks; below 1 they waited for a core (other jobs on the machine).
 The LLPS part (200 proteins) runs when ``openmm_madrax.llps`` is importable; otherwise it says so.
 
 ``cost``: serial per-mutant cost (median) and the one-off set-up of a ~300-residue protein
@@ -125,9 +127,11 @@ def scaling(args) -> dict:
             n_ok = int((df["status"] == "ok").sum())
             row[str(w)] = {"wall_s": wall, "ok": n_ok, "peak_rss_mib": rss, "uss_mib": uss,
                            "item_s_median": float(df["seconds"].median()),
+                           "cpu_share": float(df["cpu_seconds"].sum() / df["seconds"].sum()),
                            "setup_s": float(df["setup_seconds"].sum())}
             print(f"repeat {rep}: {'serial' if w == 0 else f'{w} worker(s)'}: {wall:.1f} s, {n_ok}/{len(items)} ok, "
-                  f"per item {row[str(w)]['item_s_median']:.2f} s (median), peak RSS/worker "
+                  f"per item {row[str(w)]['item_s_median']:.2f} s (median), CPU share of the tasks "
+                  f"{row[str(w)]['cpu_share']:.2f}, peak RSS/worker "
                   f"{', '.join(f'{x:.0f}' for x in rss)} MiB (unique {', '.join(f'{x:.0f}' for x in uss)} MiB); "
                   f"load {_load_avg()}", flush=True)
         res["repeats"].append(row)
@@ -151,21 +155,22 @@ def _llps_scaling(args) -> dict:
 
 
 def _summary(res, modes):
-    print("\n| run | median wall s | speed-up vs 1 worker (median of per-repeat ratios) | peak RSS per worker MiB "
-          "| unique (USS) per worker MiB |")
-    print("|---|---|---|---|---|")
+    print("\n| run | median wall s | speed-up vs 1 worker (median of per-repeat ratios) | CPU share of the tasks "
+          "| peak RSS per worker MiB | unique (USS) per worker MiB |")
+    print("|---|---|---|---|---|---|")
     for w in modes:
         walls = [r[str(w)]["wall_s"] for r in res["repeats"]]
         rss = [max(r[str(w)]["peak_rss_mib"]) for r in res["repeats"]]
         uss = [max(r[str(w)]["uss_mib"]) for r in res["repeats"]]
+        share = [r[str(w)]["cpu_share"] for r in res["repeats"]]
         if w == 0:
             sp = "-"
         else:
             ratios = [r["1"]["wall_s"] / r[str(w)]["wall_s"] for r in res["repeats"] if "1" in r]
             sp = f"{statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})" if ratios else "-"
         name = "serial (in-process)" if w == 0 else f"LocalCluster, {w} worker(s)"
-        print(f"| {name} | {statistics.median(walls):.1f} | {sp} | {statistics.median(rss):.0f} | "
-              f"{statistics.median(uss):.0f} |")
+        print(f"| {name} | {statistics.median(walls):.1f} | {sp} | {statistics.median(share):.2f} | "
+              f"{statistics.median(rss):.0f} | {statistics.median(uss):.0f} |")
     print(f"load average before {res['load_before']}, after {res['load_after']} ({res['cpus']} CPUs)")
 
 
@@ -186,9 +191,9 @@ def cost(args) -> dict:
         warnings.simplefilter("ignore")
         s = omx.load(str(pdb), quiet=True, **lk)
         t_load = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         m = MutationModeller(s, protocol=_protocol(args.protocol))
-        t_setup = time.perf_counter() - t0
+        t_setup, c_setup = time.perf_counter() - t0, time.process_time() - c0
         # sites spread along the chain, two substitutions each (the second reuses the site's reference)
         sites = [k for k in range(0, s.n_residues, max(1, s.n_residues // max(1, args.items // 2)))][: args.items // 2]
         muts = []
@@ -198,39 +203,58 @@ def cost(args) -> dict:
             for aa in [a for a in "AL" if a != wt] + (["V"] if wt in "AL" else []):
                 muts.append(f"{r.chain_id}:{wt}{r.resseq}{r.icode}{aa}")
         muts = muts[: args.items]
-        per = []
-        first, second = [], []
+        per, cpu = [], []
+        first, second, first_cpu, second_cpu = [], [], [], []
         for i, mu in enumerate(muts):
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             ddg(None, [mu], modeller=m)
-            dt = time.perf_counter() - t1
+            dt, dc = time.perf_counter() - t1, time.process_time() - c1
             per.append(dt)
+            cpu.append(dc)
             (first if i % 2 == 0 else second).append(dt)
+            (first_cpu if i % 2 == 0 else second_cpu).append(dc)
     # a full scan has 19 substitutions per site: 1 site reference + 19 mutant models
     per_sub = (statistics.median(first) + 18 * statistics.median(second)) / 19 if second else statistics.median(per)
     res = {"structure": pdb.name, "residues": s.n_residues, "atoms": s.n_atoms, "protocol": args.protocol,
            "load_s": t_load, "setup_s": t_setup, "n_measured": len(per),
            "first_at_site_s": statistics.median(first), "next_at_site_s": statistics.median(second) if second else None,
-           "per_substitution_s": per_sub, "load_avg": _load_avg(), "peak_rss_mib": _peak_rss_mib()}
+           "per_substitution_s": per_sub, "load_avg": _load_avg(), "peak_rss_mib": _peak_rss_mib(),
+           "uss_mib": _uss_mib(), "setup_cpu_s": c_setup, "first_at_site_cpu_s": statistics.median(first_cpu),
+           "next_at_site_cpu_s": statistics.median(second_cpu) if second_cpu else None,
+           "cpu_share": sum(cpu) / sum(per)}
     print(json.dumps(res, indent=1))
     return res
 
 
 def project(args) -> None:
+    """Full scan of the ``cost`` protein on N workers: one task per site (19 substitutions sharing one
+    reference model), T(N) = set-up + ceil(R / N) x t_site, t_site = first + 18 x next substitution at a
+    site (serial medians).  Dask's own cost per task (milliseconds) is negligible next to t_site
+    (tens of seconds); the measured 1 -> 2 worker speed-up of ``scaling`` is printed next to it."""
+    import math
+
     data = json.loads(Path(args.json).read_text())
     sc, co = data.get("scaling"), data.get("cost")
-    if not sc or not co:
-        raise SystemExit("needs both 'scaling' and 'cost' in the JSON (run those first)")
-    ratios = [r["1"]["wall_s"] / r["2"]["wall_s"] for r in sc["repeats"] if "1" in r and "2" in r]
-    eff = statistics.median(ratios) / 2
-    n = 19 * co["residues"]
-    print(f"full scan of {co['structure']} ({co['residues']} residues = {n} substitutions, protocol {co['protocol']}): "
-          f"set-up {co['setup_s']:.0f} s per worker, {co['per_substitution_s']:.2f} s per substitution; "
-          f"parallel efficiency {eff:.2f} (measured 1 -> 2 workers)")
+    if not co:
+        raise SystemExit("needs 'cost' in the JSON (run 'cost' first)")
+    R = co["residues"]
+    if co.get("cpu_share", 1.0) < 0.9:  # measured on a loaded machine: CPU seconds stand for an idle core's wall
+        print(f"# the cost was measured at CPU share {co['cpu_share']:.2f} (load {co['load_avg']}): "
+              "using CPU seconds as the per-core time")
+        co = dict(co, setup_s=co["setup_cpu_s"], first_at_site_s=co["first_at_site_cpu_s"],
+                  next_at_site_s=co["next_at_site_cpu_s"])
+    t_site = co["first_at_site_s"] + 18 * (co["next_at_site_s"] or co["first_at_site_s"])
+    print(f"full scan of {co['structure']} ({R} residues = {19 * R} substitutions, protocol {co['protocol']}): "
+          f"set-up {co['setup_s']:.0f} s per worker, {t_site:.0f} s per site (first substitution "
+          f"{co['first_at_site_s']:.1f} s, next {co['next_at_site_s']:.1f} s); load average when measured "
+          f"{co['load_avg']}")
+    if sc:
+        ratios = [r["1"]["wall_s"] / r["2"]["wall_s"] for r in sc["repeats"] if "1" in r and "2" in r]
+        print(f"measured speed-up 1 -> 2 workers ({sc['task']}): {statistics.median(ratios):.2f}x")
     print("| workers | projected wall |")
     print("|---|---|")
-    for w in (1, 2, 8, 32, 128):
-        t = co["setup_s"] + n * co["per_substitution_s"] / (w * (eff if w > 1 else 1.0))
+    for w in (1, 2, 8, 32, 128, R):
+        t = co["setup_s"] + math.ceil(R / w) * t_site
         print(f"| {w} | {t / 3600:.2f} h |")
 
 

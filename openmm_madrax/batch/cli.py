@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +58,18 @@ def run_options(args, threads: int = 1) -> dict:
                 progress=not getattr(args, "no_progress", False) and getattr(args, "progress", True))
 
 
+@contextmanager
+def _resume_hint(run: dict):
+    """On Ctrl-C: say where the finished rows are and how to continue (then exit as interrupted)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if run.get("store"):
+            print(f"openmm-madrax: the rows finished so far are in {run['store']}; run the same command with "
+                  "--resume to continue", file=sys.stderr)
+        raise
+
+
 def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=[c for c in _STORE_ONLY if c in df.columns])
 
@@ -106,7 +119,7 @@ def run_ddg(args, mutants) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _resume_hint(run):
         warnings.simplefilter("ignore", DeprecationWarning)
         df = ddg_batch(args.file, mutants, scan=args.scan, to=args.to, partners=args.partners, weights=args.weights,
                        seed=args.seed, repeats=args.repeats, protocol=protocol, load_kwargs=load_kwargs(args), **run)
@@ -155,8 +168,10 @@ def run_score(args) -> int:
         files += read_file_list(args.list)
     if not files:
         raise MadraXError("no structures: give files and/or --list FILE")
-    df = score_batch(files, burial=args.burial, smooth=args.smooth, dtype="float32" if args.float32 else "float64",
-                     load_kwargs=load_kwargs(args), **run_options(args))
+    run = run_options(args)
+    with _resume_hint(run):
+        df = score_batch(files, burial=args.burial, smooth=args.smooth,
+                         dtype="float32" if args.float32 else "float64", load_kwargs=load_kwargs(args), **run)
     out = _csv_frame(df)
     if args.format == "csv":
         text = out.to_csv(index=False, float_format="%.6f")
@@ -186,8 +201,10 @@ def run_features(args) -> int:
     if lk.pop("model", None) is not None:
         raise MadraXError("--model does not apply to trajectories (every frame is used; see --stride)")
     entries = read_trajectory_list(args.list)
-    df = features_batch(entries, stride=args.stride, burial=args.burial, inter_chain=args.inter,
-                        quantiles=args.quantiles, chunk=args.chunk, load_kwargs=lk, **run_options(args))
+    run = run_options(args)
+    with _resume_hint(run):
+        df = features_batch(entries, stride=args.stride, burial=args.burial, inter_chain=args.inter,
+                            quantiles=args.quantiles, chunk=args.chunk, load_kwargs=lk, **run)
     _csv_frame(df).to_csv(args.output, index=False, float_format="%.6g")
     n_bad = _report_failures(df, "name")
     print(f"openmm-madrax: {summarize(df)}; per-protein vectors in {args.output}", file=sys.stderr)

@@ -188,7 +188,7 @@ def _groups(items: Sequence[dict]) -> List[List[dict]]:
 
 def _lost_row(item: dict, exc: BaseException) -> dict:
     row = {"item_id": item["item_id"], "status": "lost", "error": message(exc), "warnings": "",
-           "seconds": float("nan"), "setup_seconds": 0.0, "worker": ""}
+           "seconds": float("nan"), "cpu_seconds": float("nan"), "setup_seconds": 0.0, "worker": ""}
     row.update(item.get("labels", {}))
     return row
 

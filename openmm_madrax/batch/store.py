@@ -8,6 +8,7 @@ Layout of ``OUT.parquet/``::
 Every row has ``item_id``, ``status`` (``ok``; ``error``: the item's own failure, e.g. a bad
 mutation or an unreadable file; ``lost``: the infrastructure lost it, e.g. a task that killed
 every worker it ran on), ``error``, ``warnings``, ``seconds`` (wall time of the task),
+``cpu_seconds`` (CPU time of its process meanwhile; less than ``seconds`` on an oversubscribed node),
 ``setup_seconds`` (shared set-up built by this task, e.g. the repaired wild type), ``worker``,
 ``run_id`` (one per invocation) and ``finished_at`` (UTC), then the task's own columns.
 
@@ -34,8 +35,8 @@ from ..errors import MadraXError
 
 META_NAME = "_openmm_madrax.json"
 #: columns every row has, in this order, before the task's own columns
-BASE_COLUMNS = ["item_id", "status", "error", "warnings", "seconds", "setup_seconds", "worker", "run_id",
-                "finished_at"]
+BASE_COLUMNS = ["item_id", "status", "error", "warnings", "seconds", "cpu_seconds", "setup_seconds", "worker",
+                "run_id", "finished_at"]
 #: statuses that count as finished (skipped by --resume); "lost" rows are rerun
 FINISHED = ("ok", "error")
 

@@ -195,7 +195,7 @@ def worker_name() -> str:
 
 def run_item(kind: str, item: dict, options: dict) -> dict:
     """Run one item; always returns a row (``status`` ``ok`` or ``error``), never raises for a bad item."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     row = {"item_id": item["item_id"], "status": "ok", "error": ""}
     row.update(item.get("labels", {}))
     caught = []
@@ -224,6 +224,7 @@ def run_item(kind: str, item: dict, options: dict) -> dict:
     row["item_id"] = item["item_id"]
     row.update(item.get("labels", {}))  # the item's own labels win over a task's echo of them
     row["seconds"] = time.perf_counter() - t0
+    row["cpu_seconds"] = time.process_time() - c0  # < seconds: the task waited for a CPU (an oversubscribed node)
     row.setdefault("setup_seconds", 0.0)
     row["worker"] = worker_name()
     return row

@@ -130,7 +130,7 @@ def ddg_batch(structure, mutants: Sequence[str] = (), *, scan: Optional[str] = N
 
 
 #: batch columns, last in a returned table
-TAIL = ["warnings", "seconds", "setup_seconds", "worker", "item_id", "run_id", "finished_at"]
+TAIL = ["warnings", "seconds", "cpu_seconds", "setup_seconds", "worker", "item_id", "run_id", "finished_at"]
 
 
 def order_columns(df: pd.DataFrame, lead: Sequence[str]) -> pd.DataFrame:
