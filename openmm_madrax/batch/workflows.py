@@ -174,6 +174,9 @@ def score_batch(files: Iterable, *, burial: str = "madrax", smooth: bool = False
         items.append({"item_id": _content_id(ref), "structure": ref, "labels": {"file": str(f)}})
     opts = {"burial": burial, "smooth": bool(smooth), "dtype": str(dtype), "load_kwargs": dict(load_kwargs or {})}
     df = _execute("score", items, opts, opts, desc=run.pop("desc", "score"), **run)
+    for c in ("n_residues", "n_chains"):
+        if c in df.columns:
+            df[c] = df[c].astype("Int64")
     return order_columns(df, ["file", "status", "error", "name", "n_residues", "n_chains", "total"])
 
 
