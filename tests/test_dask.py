@@ -181,6 +181,32 @@ def test_score_batch_on_cluster_with_a_bad_file(client, tmp_path):
     assert df.loc[0, "total"] == pytest.approx(ref.attrs["total"], abs=1e-9)
 
 
+def test_features_on_cluster_equal_serial(client, tmp_path):
+    md = pytest.importorskip("mdtraj")
+    from openmm_madrax.batch import features_batch
+
+    t = md.load(str(UBIQUITIN))
+    xyz = t.xyz + np.random.default_rng(2).normal(0.0, 0.003, (2,) + t.xyz.shape[1:]).astype(np.float32)
+    md.Trajectory(xyz, t.topology).save_dcd(str(tmp_path / "a.dcd"))
+    t.save_pdb(str(tmp_path / "top.pdb"))
+    entries = [{"trajectory": str(tmp_path / "a.dcd"), "top": str(tmp_path / "top.pdb"), "name": "ubi"},
+               {"trajectory": str(tmp_path / "gone.dcd"), "top": str(tmp_path / "top.pdb"), "name": "gone"}]
+    on = features_batch(entries, client=client, progress=False).set_index("name")
+    off = features_batch(entries, progress=False).set_index("name")
+    assert list(on["status"]) == ["ok", "error"] and "gone.dcd" in on.loc["gone", "error"]
+    cols = [c for c in off.columns if "." in c]
+    assert len(cols) > 50
+    np.testing.assert_allclose(on.loc["ubi", cols].to_numpy(float), off.loc["ubi", cols].to_numpy(float), atol=1e-9)
+
+
+def test_a_task_the_cluster_cannot_run_becomes_lost_rows(client):
+    from openmm_madrax.batch import run_items
+
+    df, stats = run_items("no-such-kind", [{"item_id": "a"}, {"item_id": "b"}], {}, client=client, progress=False)
+    assert list(df["status"]) == ["lost", "lost"] and stats.n_lost == 2
+    assert "unknown task kind" in df.loc[0, "error"]
+
+
 # ----------------------------------------------------------------------------------------------
 # an external cluster: `dask scheduler` + two `dask worker` processes, reached with --scheduler
 
