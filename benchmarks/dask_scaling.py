@@ -179,7 +179,7 @@ def cost(args) -> dict:
 
     torch.set_num_threads(1)
     import openmm_madrax as omx
-    from openmm_madrax.atomtypes import ONE_LETTER
+    from openmm_madrax.residues import ONE_LETTER
     from openmm_madrax.ddg import MutationModeller, ddg
 
     pdb = Path(args.pdb) if args.pdb else DEFAULT_300

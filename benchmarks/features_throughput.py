@@ -47,7 +47,9 @@ def dimer(traj, gap_nm=0.4):
 
 
 def bench(name, traj, n_frames):
-    from openmm_madrax.features import _Extractor, compute_features
+    from openmm_madrax.energy import EnergyOptions
+    from openmm_madrax.features import compute_features
+    from openmm_madrax.features.extract import _Extractor
 
     tr = perturbed(traj, n_frames)
     compute_features(tr[:2])  # warm-up (imports, TorchScript-free module build)
@@ -56,7 +58,7 @@ def bench(name, traj, n_frames):
     wall = time.perf_counter() - t0
     # parts, per frame
     s = f.structure
-    ex = _Extractor(s, burial="madrax", smooth=False, dtype="float64", inter_chain=True, contact_cutoff=4.5)
+    ex = _Extractor(s, EnergyOptions(), inter_chain=True, contact_cutoff=4.5)
     xyz = np.asarray(tr.xyz, np.float64)[:, s.source_index] * 10.0
     xt = torch.as_tensor(xyz)
     parts = {}

@@ -7,6 +7,7 @@ line (``openmm-madrax: error: ...``) with exit status 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
@@ -14,7 +15,7 @@ import warnings
 from typing import List, Optional
 
 from . import __version__
-from .errors import MadraXError
+from .errors import MadraXError, MadraXWarning
 
 #: command name -> module under openmm_madrax.commands
 COMMANDS = {
@@ -44,8 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _format_warning(message, category, filename, lineno, line=None):
-    return f"openmm-madrax: warning: {message}\n"
+@contextlib.contextmanager
+def _cli_warnings():
+    """While a command runs: openmm-madrax's own warnings (:class:`MadraXWarning`) are printed as
+    one line ``openmm-madrax: warning: ...``; other libraries' warnings keep Python's format, and
+    torch's TorchScript deprecation notes are silenced.  Restored afterwards (tests and programs
+    that call :func:`main` keep their own warning handling)."""
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, MadraXWarning):
+            print(f"openmm-madrax: warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*TorchScript.*")
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = original
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -56,19 +76,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="openmm-madrax: %(message)s")
-    warnings.formatwarning = _format_warning
-    warnings.filterwarnings("ignore", message=".*TorchScript.*")
-    try:
-        return int(args._run(args) or 0)
-    except MadraXError as exc:
-        print(f"openmm-madrax: error: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"openmm-madrax: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("openmm-madrax: interrupted", file=sys.stderr)
-        return 130
+    with _cli_warnings():
+        try:
+            return int(args._run(args) or 0)
+        except (MadraXError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            print(f"openmm-madrax: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("openmm-madrax: interrupted", file=sys.stderr)
+            return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}"
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Exceptions raised at the input boundary.
+"""Exceptions and warnings raised at the input boundary.
 
 Every error names what is wrong and where (file line, chain, residue, atom) so that a user can
 fix the input without reading a traceback.
@@ -16,3 +16,7 @@ class StructureError(MadraXError, ValueError):
 
 class MutationError(MadraXError, ValueError):
     """A requested mutation does not match the structure or names an unknown residue."""
+
+
+class MadraXWarning(UserWarning):
+    """Warnings about input that was changed or ignored during preparation."""

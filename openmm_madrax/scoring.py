@@ -1,4 +1,4 @@
-"""Scoring API: structure in, per-residue MadraX channels out (pandas)."""
+"""Scoring API: structure in, per-residue MadraX channels out (pandas); batch scoring of frames."""
 from __future__ import annotations
 
 from typing import Optional, Union
@@ -7,56 +7,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .energy.model import MadraXEnergy
+from .energy import EnergyOptions, MadraXEnergy, energy_module
+from .errors import StructureError
 from .params import CHANNELS
 from .structure import Structure, load
-
-_DTYPES = {"float64": torch.float64, "float32": torch.float32, "double": torch.float64, "float": torch.float32}
-
-
-def _dtype(dtype) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    try:
-        return _DTYPES[str(dtype)]
-    except KeyError:
-        raise ValueError(f"dtype must be float64 or float32, not {dtype!r}") from None
-
-
-def default_torsions(structure: Structure, dtype: torch.dtype):
-    """Channels 7/10 with the project's fitted torsion densities, or None if they are not available."""
-    try:
-        from .energy.torsion_densities import load_densities
-    except ImportError:
-        return None
-    from .energy.torsions import TorsionChannels
-
-    dens = load_densities(dtype=dtype)
-    if dens is None:
-        return None
-    return TorsionChannels(structure.tables(), dtype, dens)
-
-
-def energy_module(structure: Structure, *, burial: str = "madrax", smooth: bool = False, dtype="float64",
-                  skin: float = 1.0, torsions: bool = True, fix_frames: bool = True,
-                  smoothing: float = 1.0, hbond_tau: float = 0.02) -> MadraXEnergy:
-    """Build the :class:`MadraXEnergy` module of a prepared structure.
-
-    ``fix_frames``: decide the planar-frame sign of smooth mode from ``structure.coords`` (default);
-    False leaves it to the first coordinates the module sees (for set-up-only placeholder coordinates).
-    ``smoothing``: multiplier (>= 1) of the smooth-mode switch widths of the H-bond and polar
-    occupancy terms (1: the widths that keep smooth within the spec tolerance of exact; MD uses
-    a softer setting, see :class:`openmm_madrax.openmm.MadraXForce`).
-    """
-    dt = _dtype(dtype)
-    tors = default_torsions(structure, dt) if torsions else None
-    module = MadraXEnergy(structure.tables(), burial=burial, smooth=smooth, dtype=dt, skin=skin, torsions=tors,
-                          smoothing=smoothing, hbond_tau=hbond_tau)
-    xyz = np.asarray(structure.coords, dtype=np.float64)
-    if fix_frames and xyz.size and np.isfinite(xyz).all() and np.abs(xyz).max() > 0.0:
-        # the planar-frame sign of smooth mode follows the structure, not the first call's coordinates
-        module.fix_frames(torch.as_tensor(xyz, dtype=dt))
-    return module
 
 
 def residue_frame(structure: Structure, energies: np.ndarray) -> pd.DataFrame:
@@ -71,31 +25,38 @@ def residue_frame(structure: Structure, energies: np.ndarray) -> pd.DataFrame:
     return df
 
 
-def score(source: Union[str, Structure, object], positions=None, *, burial: str = "madrax", smooth: bool = False,
-          dtype="float64", torsions: bool = True, **load_kwargs) -> pd.DataFrame:
+def score(source: Union[str, Structure, object], positions=None, *, options: Optional[EnergyOptions] = None,
+          burial: Optional[str] = None, smooth: Optional[bool] = None, dtype=None, torsions: Optional[bool] = None,
+          **load_kwargs) -> pd.DataFrame:
     """MadraX energy of a structure as a per-residue DataFrame (kcal/mol).
 
     ``source`` is anything :func:`openmm_madrax.load` reads (path, OpenMM topology + positions,
     mdtraj trajectory) or an already prepared :class:`Structure`; ``load_kwargs`` go to
-    :func:`load` (``altloc``, ``drop_nonstandard``, ``repair``, ``preprocess``, ...).
+    :func:`load` (``altloc``, ``drop_nonstandard``, ``repair``, ``preprocess``, ...).  Energy
+    settings: ``options`` (:class:`EnergyOptions`, default exact MadraX in float64) and/or the
+    single options ``burial``, ``smooth``, ``dtype``, ``torsions``.
     The total is ``df.attrs["total"]``; per-channel totals ``df.attrs["channel_totals"]``.
     """
+    opts = EnergyOptions.coerce(options, burial=burial, smooth=smooth, dtype=dtype, torsions=torsions)
     structure = source if isinstance(source, Structure) else load(source, positions, **load_kwargs)
-    module = energy_module(structure, burial=burial, smooth=smooth, dtype=dtype, torsions=torsions)
+    module = energy_module(structure, opts)
     with torch.no_grad():
-        pos = torch.as_tensor(structure.coords, dtype=_dtype(dtype))
+        pos = torch.as_tensor(structure.coords, dtype=opts.dtype)
         e = module(pos).double().cpu().numpy()
     df = residue_frame(structure, e)
     df.attrs["total"] = float(e.sum())
     df.attrs["channel_totals"] = {name: float(e[:, k].sum()) for k, name in enumerate(CHANNELS)}
     df.attrs["structure"] = structure.name
-    df.attrs["burial"] = burial
-    df.attrs["smooth"] = smooth
+    df.attrs["burial"] = opts.burial
+    df.attrs["smooth"] = opts.smooth
+    df.attrs["surface"] = opts.surface
     return df
 
 
-def score_frames(structure: Structure, frames, *, burial: str = "madrax", smooth: bool = False, dtype="float64",
-                 torsions: bool = True, module: Optional[MadraXEnergy] = None, progress: bool = False) -> np.ndarray:
+def score_frames(structure: Structure, frames, *, options: Optional[EnergyOptions] = None,
+                 burial: Optional[str] = None, smooth: Optional[bool] = None, dtype=None,
+                 torsions: Optional[bool] = None, module: Optional[MadraXEnergy] = None,
+                 progress: bool = False) -> np.ndarray:
     """Per-residue energies of many conformations of one structure, as an (F, R, 11) array (kcal/mol).
 
     ``frames``: (F, N, 3) heavy-atom coordinates in Angstrom, in the atom order of ``structure``
@@ -103,11 +64,13 @@ def score_frames(structure: Structure, frames, *, burial: str = "madrax", smooth
     atom indices when the structure was loaded from that topology). Set-up (typing, index tables,
     the TorchScript-compatible module) is done once; the neighbour list is reused between frames
     while atoms stay within half the skin, so similar frames cost less than independent scores.
+    ``module``: an already built energy module of ``structure`` (then the options are its own).
     """
     xyz = _frames_array(structure, frames)
     if module is None:
-        module = energy_module(structure, burial=burial, smooth=smooth, dtype=dtype, torsions=torsions)
-    dt = _dtype(dtype)
+        module = energy_module(structure, EnergyOptions.coerce(options, burial=burial, smooth=smooth, dtype=dtype,
+                                                               torsions=torsions))
+    dt = module.radius.dtype
     out = np.empty((xyz.shape[0], structure.n_residues, len(CHANNELS)), dtype=np.float64)
     it = range(xyz.shape[0])
     if progress:
@@ -120,8 +83,6 @@ def score_frames(structure: Structure, frames, *, burial: str = "madrax", smooth
 
 
 def _frames_array(structure: Structure, frames) -> np.ndarray:
-    from .errors import StructureError
-
     if hasattr(frames, "xyz") and hasattr(frames, "topology"):  # mdtraj.Trajectory (nm)
         idx = np.asarray(structure.source_index)
         if (idx < 0).any():

@@ -1,57 +1,18 @@
-"""Shared test helpers.  Tests that need the project material in ../shared skip cleanly without it."""
+"""pytest fixtures shared by the test modules (helpers live in ``helpers.py``)."""
 from __future__ import annotations
-
-import warnings
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-REFERENCE = SHARED / "spec" / "reference"
-REFERENCE_NAMES = ("1UBI", "1BHL", "alanine")
-#: the ubiquitin crystal structure bundled with the package (needs nothing from ../shared)
-UBIQUITIN = ROOT / "openmm_madrax" / "data" / "1ubi.pdb"
 
-
-def quiet(fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` with warnings silenced (tests of the warnings themselves do not use it)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session", autouse=True)
 def one_torch_thread():
-    """One torch intra-op thread for a module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``).
+    """One torch intra-op thread for the whole test session.
 
     The MadraX tensors of the test systems are small (<= 10^5 elements): with two intra-op threads on a
-    loaded 2-core machine the OpenMP wake-ups cost more than the work, and they compete with OpenMM's
-    own threads."""
+    loaded 2-core machine the OpenMP wake-ups cost more than the work (a suite that takes 2 minutes
+    with one thread took 8-10 with two), and they compete with OpenMM's own threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def shared_path(*parts) -> Path:
-    """Path inside ../shared, or skip the test with the reason when it is not there."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs the project material {path} (../shared next to the checkout); not present")
-    return path
-
-
-def reference_structure(name: str):
-    from openmm_madrax import load
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load(shared_path("spec", "reference", "inputs", f"{name}.pdb"), preprocess="madrax", quiet=True)
-
-
-def reference_table(name: str, burial: str):
-    import pandas as pd
-
-    return pd.read_csv(shared_path("spec", "reference", f"{name}_{burial}.csv"))

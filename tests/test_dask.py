@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, UBIQUITIN, quiet
+from helpers import ROOT, UBIQUITIN, quiet
 
 distributed = pytest.importorskip("distributed")
 
@@ -26,7 +26,7 @@ from openmm_madrax.batch.scan import AA_ORDER  # noqa: E402
 from openmm_madrax.ddg import DDG_COLUMNS, Protocol, ddg  # noqa: E402
 from openmm_madrax.errors import MadraXError  # noqa: E402
 
-pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.filterwarnings("ignore::UserWarning")]
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning")]
 
 SCAN = "A:2-7"
 TO = "AV"  # Q2 I3 F4 V5 K6 T7 -> A, V (not V5V): 11 mutants in 6 tasks (one per site)

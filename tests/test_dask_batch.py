@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import UBIQUITIN, quiet
+from helpers import UBIQUITIN, quiet
 
 import openmm_madrax as omx
 from openmm_madrax.batch import ResultStore, features_batch, read_results, run_items, score_batch
@@ -18,7 +18,7 @@ from openmm_madrax.batch.tasks import file_ref, run_item
 from openmm_madrax.cli import main
 from openmm_madrax.errors import MadraXError
 
-pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.filterwarnings("ignore::UserWarning")]
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning")]
 
 
 @pytest.fixture(scope="module")

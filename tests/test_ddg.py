@@ -13,12 +13,13 @@ import pytest
 
 import openmm_madrax as omx
 from openmm_madrax import ddg as D
+from openmm_madrax.ddg import calibration as C
 from openmm_madrax import mutate as mt
 from openmm_madrax.errors import MutationError
 from openmm_madrax.params import CHANNELS
 
-from conftest import UBIQUITIN as UBI  # noqa: E402
-from conftest import shared_path  # noqa: E402
+from helpers import UBIQUITIN as UBI  # noqa: E402
+from helpers import shared_path  # noqa: E402
 
 #: forward / reverse pairs: |ΔΔG(A->B) + ΔΔG(B->A on the built mutant)| must stay below this (kcal/mol)
 REVERSE_TOLERANCE = 3.0
@@ -26,7 +27,7 @@ REVERSE_TOLERANCE = 3.0
 REVERSE_MEAN_BIAS = 1.5
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 
 @pytest.fixture(scope="module")
@@ -236,11 +237,11 @@ def test_nonneg_ridge_and_grouped_cv():
     X = rng.normal(size=(300, 11))
     w_true = np.r_[0.5, 1.0, 0.0, 2.0, np.zeros(7)]
     y = 0.3 + X @ w_true + 0.05 * rng.normal(size=300)
-    w, b = D.fit_nonneg_ridge(X, y, alpha=1e-3)
+    w, b = C.fit_nonneg_ridge(X, y, alpha=1e-3)
     assert (w >= 0).all() and np.allclose(w, w_true, atol=0.05) and abs(b - 0.3) < 0.05
     groups = np.repeat(np.arange(30), 10)
-    pred = D.grouped_cv(X, y, groups, alpha=1e-3, n_folds=5)
-    assert D.metrics(pred, y)["pearson_r"] > 0.95
+    pred = C.grouped_cv(X, y, groups, alpha=1e-3, n_folds=5)
+    assert C.metrics(pred, y)["pearson_r"] > 0.95
     table = pd.DataFrame(X, columns=D.DDG_COLUMNS)
     table["ddg_exp"] = y
     table["pdb"] = [f"P{g}" for g in groups]
@@ -249,7 +250,7 @@ def test_nonneg_ridge_and_grouped_cv():
     table["record"] = np.arange(300)
     table["mutant"] = "A:G1A"
     table.loc[0, "status"] = "error"
-    res = D.calibrate(table, alphas=(1e-3,), n_folds=5)
+    res = C.calibrate(table, alphas=(1e-3,), n_folds=5)
     assert res["n_used"] == 299 and res["n_skipped"] == 1
     assert res["cv"]["calibrated"]["pearson_r"] > 0.95
 
@@ -257,7 +258,7 @@ def test_nonneg_ridge_and_grouped_cv():
 def test_guerois_reader():
 
     path = shared_path("data", "ddg_train", "guerois.csv")
-    t = D.read_guerois(path)
+    t = C.read_guerois(path)
     assert len(t) == 1005 and t["pdb"].nunique() == 81
     assert t.loc[t["record"] == 965, "mutant"].item() == "A:G44S"
     assert not t["mutant"].str.startswith("!").any()

@@ -11,14 +11,14 @@ import torch
 
 import openmm_madrax as omx
 from openmm_madrax.errors import StructureError
-from openmm_madrax.features import (CHANNELS, RESIDUE_FEATURES, MadraXFeatureModule, chain_substructure,
+from openmm_madrax.features import (CHANNELS, RESIDUE_FEATURES, MadraXFeatureModule,
                                     compute_features)
 
-from conftest import UBIQUITIN as UBI
-from conftest import shared_path
+from helpers import UBIQUITIN as UBI
+from helpers import shared_path
 
 md = pytest.importorskip("mdtraj")
-pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("one_torch_thread")]
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning")]
 
 
 def _quiet_load(src, **kw):
@@ -138,7 +138,7 @@ def test_inter_plus_intra_equals_two_chain_total(dimer_traj):
     s = f.structure
     xyz = _frames_xyz(s, dimer_traj)
     total = np.stack([omx.score(s.with_coords(x))[list(CHANNELS)].to_numpy() for x in xyz])
-    # intra: each chain scored on its own, from its own mdtraj slice (independent of chain_substructure)
+    # intra: each chain scored on its own, from its own mdtraj slice (independent of Structure.select_chains)
     top = dimer_traj.topology
     intra = []
     for ci in range(2):
@@ -160,9 +160,9 @@ def test_inter_plus_intra_equals_two_chain_total(dimer_traj):
     assert 0 < iface[:76].sum() < 30 and 0 < iface[76:].sum() < 30
 
 
-def test_chain_substructure_matches_loading_the_chain(dimer_traj):
+def test_select_chains_matches_loading_the_chain(dimer_traj):
     s = _quiet_load(dimer_traj)
-    sub = chain_substructure(s, 1)
+    sub = s.select_chains(1)
     own = _quiet_load(dimer_traj.atom_slice(dimer_traj.topology.select("chainid 1")))
     assert sub.atom_names == own.atom_names and sub.n_residues == own.n_residues == 76
     np.testing.assert_allclose(omx.score(sub)[list(CHANNELS)], omx.score(own)[list(CHANNELS)], atol=1e-10)

@@ -12,9 +12,9 @@ import pytest
 
 import openmm_madrax as omx
 from openmm_madrax import MadraXWarning, StructureError
-from openmm_madrax.io import read_pdb
+from openmm_madrax.structure.records import read_pdb
 
-from conftest import SHARED
+from helpers import SHARED
 
 STRUCTURES = SHARED / "data" / "structures"
 REFERENCE_INPUTS = SHARED / "spec" / "reference" / "inputs"

@@ -14,12 +14,12 @@ from openmm import app, unit  # noqa: E402
 from openmm_madrax import CHANNELS, energy_module, residue_frame  # noqa: E402
 from openmm_madrax.openmm import MadraXForce, create_system, prepare_system  # noqa: E402
 
-from conftest import SHARED, UBIQUITIN  # noqa: E402
-from conftest import quiet as _quiet  # noqa: E402
-from conftest import shared_path as _shared  # noqa: E402
+from helpers import SHARED, UBIQUITIN  # noqa: E402
+from helpers import quiet as _quiet  # noqa: E402
+from helpers import shared_path as _shared  # noqa: E402
 
 KJ = 4.184
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def _madrax_only(prepared, madrax: MadraXForce):
     system = openmm.System()
     for k in range(prepared.system.getNumParticles()):
         system.addParticle(prepared.system.getParticleMass(k))
-    madrax.add_to(system)
+    system.addForce(madrax)
     return system
 
 
@@ -64,8 +64,8 @@ def test_energy_and_forces_match_the_module(peptide):
     mx = MadraXForce(top, pos, precision="double")  # all 11 channels
     e, f, _ = _state(_madrax_only(peptide, mx), pos)
     # the force's MD setting of smooth mode (MadraXForce docstring)
-    module = energy_module(mx.structure, smooth=True, dtype="float64", smoothing=mx.smoothing, hbond_tau=mx.hbond_tau)
-    assert (mx.smoothing, mx.hbond_tau) == (3.0, 1.0)
+    module = energy_module(mx.structure, mx.options.replace(fix_frames=True))
+    assert (mx.options.smoothing, mx.options.hbond_tau, mx.options.smooth) == (3.0, 1.0, True)
     x = torch.tensor(_nm(pos)[mx.heavy_index] * 10.0, dtype=torch.float64, requires_grad=True)
     total = module.total(x)
     (grad,) = torch.autograd.grad(total, x)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REFERENCE_NAMES, reference_structure, reference_table
+from helpers import REFERENCE_NAMES, reference_structure, reference_table
 from openmm_madrax import CHANNELS, score
 from openmm_madrax.energy.model import MadraXEnergy
 

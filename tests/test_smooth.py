@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REFERENCE_NAMES, reference_structure
+from helpers import REFERENCE_NAMES, reference_structure
 from openmm_madrax import CHANNELS
 from openmm_madrax.energy.model import MadraXEnergy
 

@@ -11,7 +11,8 @@ import pytest
 
 import openmm_madrax as omx
 from openmm_madrax import MadraXWarning, StructureError
-from openmm_madrax.io import read_file
+from openmm_madrax.residues import parent_residue
+from openmm_madrax.structure.records import read_file
 
 # MET1-GLN2-ILE3 of ubiquitin (1UBI), heavy atoms
 TRIPEPTIDE = """\
@@ -269,7 +270,7 @@ def test_hydrogens_are_ignored(tmp_path):
     ("CALA", "ALA"), ("NHIE", "HIS"), ("ALA", "ALA"), ("MSE", None), ("UNK", None), ("NME", None),
     ("HOH", None)])
 def test_parent_residue_names(name, parent):
-    assert omx.structure.parent_residue(name) == parent
+    assert parent_residue(name) == parent
 
 
 def test_terminal_residue_name(tmp_path):

@@ -17,7 +17,7 @@ from openmm_madrax.energy.torsion_densities import DEFAULT_PATH, load_densities,
 from openmm_madrax.energy.geometry import dihedral as iupac_dihedral
 from openmm_madrax.energy.torsions import TorsionChannels
 
-from conftest import REFERENCE, shared_path
+from helpers import REFERENCE, shared_path
 
 W_BB = params.multipliers()["angleScorer.weightBB"]
 W_OMEGA = params.multipliers()["angleScorer.weightOmega"]
@@ -26,13 +26,13 @@ GLY, PRO = params.RESIDUE_INDEX["GLY"], params.RESIDUE_INDEX["PRO"]
 SC_TYPES = [t for t in TYPES if t not in ("ALA", "GLY", "PRO")]
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 
 @pytest.fixture(scope="module")
 def dens():
     d = load_densities()
-    assert d is not None, f"{DEFAULT_PATH} missing: run the fit-torsions command of openmm_madrax/torsion_fit.py"
+    assert d is not None, f"{DEFAULT_PATH} missing: run the fit-torsions command (openmm_madrax/torsion_fit)"
     return d
 
 
@@ -75,7 +75,8 @@ def test_dihedral_sign_is_iupac():
 
 
 def test_shipped_file_checksum_and_provenance():
-    from openmm_madrax.torsion_fit import FORMAT, _param_checksum
+    from openmm_madrax.torsion_fit import FORMAT
+    from openmm_madrax.torsion_fit.fit import _param_checksum
 
     assert DEFAULT_PATH.exists()
     assert DEFAULT_PATH.stat().st_size < 1_000_000
@@ -92,14 +93,14 @@ def test_shipped_file_checksum_and_provenance():
 
 
 def test_fit_reproducible_via_cli(tmp_path):
-    """The same 5 files and seed give bit-identical parameters through ``torsion_fit.main`` and
-    through the CLI entry point ``openmm_madrax.cli.main``."""
+    """The same 5 files and seed give bit-identical parameters through the library
+    (``torsion_fit.fit_files``) and through the CLI entry point ``openmm_madrax.cli.main``."""
     from openmm_madrax import cli, torsion_fit
 
     pdbs = shared_path("data", "ddg_train", "pdbs")
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
     args = [str(pdbs), "--max-files", "5", "--seed", "7", "--quiet"]
-    assert torsion_fit.main(args + ["-o", str(a)]) == 0
+    torsion_fit.fit_files([str(pdbs)], str(a), max_files=5, seed=7, progress=False)
     assert cli.main(["fit-torsions"] + args + ["-o", str(b)]) == 0
     (pa, ma), (pb, mb) = read_npz(a), read_npz(b)
     assert ma["checksum_sha256"] == mb["checksum_sha256"]

@@ -100,6 +100,7 @@ def run_ddg(args, mutants) -> int:
     """``openmm-madrax ddg`` with --scan and/or batch options."""
     from ..commands import load_kwargs
     from ..ddg import Protocol
+    from ..threads import torch_threads
     from .scan import order_scan_table, plot_scan
     from .workflows import ddg_batch, summarize
 
@@ -115,11 +116,8 @@ def run_ddg(args, mutants) -> int:
     if run["store"] is None and args.scan:
         print("openmm-madrax: note: results are not saved as they come; give -o FILE (or --store DIR) to stream "
               "them to Parquet and be able to --resume", file=sys.stderr)
-    if run["workers"] is None and run["scheduler"] is None and args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    with warnings.catch_warnings(), _resume_hint(run):
+    serial_threads = args.threads if run["workers"] is None and run["scheduler"] is None else None
+    with warnings.catch_warnings(), _resume_hint(run), torch_threads(serial_threads or None):
         warnings.simplefilter("ignore", DeprecationWarning)
         df = ddg_batch(args.file, mutants, scan=args.scan, to=args.to, partners=args.partners, weights=args.weights,
                        seed=args.seed, repeats=args.repeats, protocol=protocol, load_kwargs=load_kwargs(args), **run)

@@ -16,9 +16,9 @@ from typing import List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomtypes import ONE_LETTER, THREE_LETTER
+from ..residues import ONE_LETTER, THREE_LETTER
 from ..errors import MadraXError
-from ..structure import MadraXWarning
+from ..errors import MadraXWarning
 
 #: amino-acid order of the heat map rows: aliphatic, aromatic, special, polar, charged
 AA_ORDER = "AVILMFWYCGPSTNQHDEKR"

@@ -81,6 +81,7 @@ def run(args) -> int:
     from ..batch.cli import batch_requested, run_ddg
     from ..ddg import Protocol, ddg
     from ..errors import MadraXError
+    from ..threads import torch_threads
 
     mutants = _mutants(args)
     if args.scan or args.plot or args.to or batch_requested(args):
@@ -90,15 +91,12 @@ def run(args) -> int:
                           "and/or --mutation-file FILE")
     if args.repeats < 1:
         raise MadraXError("--repeats must be at least 1")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     protocol = Protocol.fast() if args.fast else Protocol()
     if args.no_repair:
         protocol.repair = False
-    df = ddg(args.file, mutants, partners=args.partners, weights=args.weights, seed=args.seed, repeats=args.repeats,
-             protocol=protocol, progress=not args.no_progress, load_kwargs=load_kwargs(args))
+    with torch_threads(args.threads or None):
+        df = ddg(args.file, mutants, partners=args.partners, weights=args.weights, seed=args.seed,
+                 repeats=args.repeats, protocol=protocol, progress=not args.no_progress, load_kwargs=load_kwargs(args))
     text = df.to_csv(index=False, float_format="%.4f")
     if args.output:
         with open(args.output, "w") as fh:

@@ -70,21 +70,25 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import torch
-
     from ..batch.cli import batch_requested, run_features
+    from ..threads import torch_threads
 
     if args.list or batch_requested(args):
         if not args.list:
             from ..errors import MadraXError
 
             raise MadraXError("--workers/--scheduler/--store/--resume go with --list FILE (many trajectories)")
-        return run_features(args)
+        with torch_threads(1):
+            return run_features(args)
 
+    with torch_threads(1):  # small tensors: one torch thread is fastest (docs/features.md)
+        return _run(args)
+
+
+def _run(args) -> int:
     from ..errors import MadraXError
     from ..features import compute_features, features_from_simulation, plot_profile, simulate
 
-    torch.set_num_threads(1)
     t0 = time.perf_counter()
     stem = os.path.splitext(args.output)[0]
     lk = load_kwargs(args)

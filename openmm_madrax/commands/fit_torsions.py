@@ -16,12 +16,22 @@ Filters and models: see the docstring of openmm_madrax.torsion_fit."""
 
 
 def add_arguments(p) -> None:
-    from ..torsion_fit import build_parser
-
-    build_parser(p)
+    p.add_argument("paths", nargs="+", metavar="PDB_DIR",
+                   help="directories of PDB/mmCIF files (not recursive) or single files")
+    p.add_argument("-o", "--output", required=True, help="output .npz")
+    p.add_argument("--max-files", type=int, default=None, help="use N files drawn with --seed (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --max-files draw (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
-    from ..torsion_fit import run_args
+    import sys
 
-    return run_args(args)
+    from ..torsion_fit import fit_files
+
+    meta = fit_files(args.paths, args.output, max_files=args.max_files, seed=args.seed, progress=not args.quiet)
+    c = meta["counts"]
+    print(f"fit-torsions: {c['n_files_used']} of {meta['n_files_given']} files used, {c['bb_rows']} backbone and "
+          f"{c['sc_rows']} side-chain rows ({c['n_clusters']} sequence clusters); wrote {args.output} "
+          f"(checksum {meta['checksum_sha256'][:12]})", file=sys.stderr)
+    return 0

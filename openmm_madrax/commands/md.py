@@ -1,13 +1,11 @@
 """``openmm-madrax md``: Langevin molecular dynamics with MadraX in OpenMM."""
 from __future__ import annotations
 
-import math
 import os
 import sys
-import time
 
 from . import add_structure_options
-from .minimize import add_md_options, build, channel_line, write_structure
+from .minimize import add_md_options, build, channel_line
 
 HELP = "Langevin MD with MadraX in OpenMM (DCD/XTC trajectory, energy logs, checkpoints)"
 DESCRIPTION = """Langevin molecular dynamics (LangevinMiddleIntegrator) of a protein with MadraX in OpenMM.
@@ -51,110 +49,41 @@ def add_arguments(p) -> None:
     add_structure_options(p)
 
 
-def _trajectory_reporter(path: str, interval: int, append: bool):
-    from openmm import app
-
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".dcd":
-        return app.DCDReporter(path, interval, append=append)
-    if ext == ".xtc":
-        return app.XTCReporter(path, interval, append=append)
-    if ext == ".pdb":
-        return app.PDBReporter(path, interval)
-    from ..errors import MadraXError
-
-    raise MadraXError(f"trajectory format of {path!r} not supported: use .dcd, .xtc or .pdb")
-
-
 def run(args) -> int:
-    import openmm
-    from openmm import app, unit
-    from tqdm import tqdm
+    from openmm import unit
 
     from ..errors import MadraXError
-    from ..openmm import MadraXEnergyReporter
+    from ..openmm.runner import MDOutputs, make_simulation, minimize, restart, run_md, write_structure
 
     if args.steps < 0 or args.report_interval <= 0:
         raise MadraXError("--steps must be >= 0 and --report-interval > 0")
-    prepared, platform, props = build(args)
+    outputs = MDOutputs.from_output(args.output, energies=args.energies, log=args.log or "",
+                                    checkpoint=args.checkpoint)
+    if args.restart and not os.path.exists(args.restart):
+        raise FileNotFoundError(f"no such file: {args.restart}")
+    prepared = build(args)
     madrax = prepared.madrax
-    stem = os.path.splitext(args.output)[0]
-    energies_path = args.energies or f"{stem}_energies.csv"
-    log_path = args.log or f"{stem}.log"
-
-    integrator = openmm.LangevinMiddleIntegrator(args.temperature * unit.kelvin, args.friction / unit.picosecond,
-                                                 args.timestep * unit.femtosecond)
-    if args.seed is not None:
-        integrator.setRandomNumberSeed(args.seed)
-    simulation = app.Simulation(prepared.topology, prepared.system, integrator, platform, props)
-    simulation.context.setPositions(prepared.positions)
-    print(f"platform {platform.getName()}, mode {args.mode}, {prepared.topology.getNumAtoms()} atoms "
-          f"({madrax.structure.n_atoms} MadraX heavy atoms), {args.timestep:g} fs, {args.temperature:g} K",
+    sim = make_simulation(prepared, temperature=args.temperature, timestep_fs=args.timestep, friction=args.friction,
+                          seed=args.seed, platform=args.platform, threads=args.threads)
+    print(f"platform {sim.context.getPlatform().getName()}, mode {args.mode}, {prepared.topology.getNumAtoms()} "
+          f"atoms ({madrax.structure.n_atoms} MadraX heavy atoms), {args.timestep:g} fs, {args.temperature:g} K",
           file=sys.stderr)
-
-    restarting = bool(args.restart)
-    if restarting:
-        if not os.path.exists(args.restart):
-            raise FileNotFoundError(f"no such file: {args.restart}")
-        if args.restart.lower().endswith(".xml"):
-            simulation.loadState(args.restart)
-        else:
-            simulation.loadCheckpoint(args.restart)
-        print(f"restarted from {args.restart} at step {simulation.currentStep}", file=sys.stderr)
+    if args.restart:
+        step = restart(sim, args.restart)
+        print(f"restarted from {args.restart} at step {step}", file=sys.stderr)
     else:
         if args.minimize:
-            t0 = time.perf_counter()
-            simulation.minimizeEnergy(maxIterations=args.minimize_iterations)
-            ch = madrax.channel_energies(simulation.context)
-            print(f"minimised ({time.perf_counter() - t0:.1f} s): MadraX {ch.sum():.2f} kcal/mol "
-                  f"({channel_line(ch)})", file=sys.stderr)
-        state = simulation.context.getState(getPositions=True)
-        write_structure(f"{stem}_top.pdb", prepared.topology, state.getPositions())
-        simulation.context.setVelocitiesToTemperature(args.temperature * unit.kelvin,
-                                                      *([args.seed] if args.seed is not None else []))
-
-    append = restarting and os.path.exists(args.output)
-    simulation.reporters.append(_trajectory_reporter(args.output, args.report_interval, append))
-    energy_reporter = MadraXEnergyReporter(energies_path, args.report_interval, madrax, append=restarting)
-    simulation.reporters.append(energy_reporter)
-    log_file = open(log_path, "a" if restarting else "w")
-    simulation.reporters.append(app.StateDataReporter(
-        log_file, args.report_interval, step=True, time=True, potentialEnergy=True, kineticEnergy=True,
-        totalEnergy=True, temperature=True, speed=True, append=restarting and os.path.getsize(log_path) > 0))
-    if args.checkpoint:
-        interval = args.checkpoint_interval or 10 * args.report_interval
-        simulation.reporters.append(app.CheckpointReporter(args.checkpoint, interval))
-
-    t0 = time.perf_counter()
-    done = 0
-    try:
-        with tqdm(total=args.steps, unit="step", disable=(not args.progress) or None, file=sys.stderr,
-                  dynamic_ncols=True) as bar:
-            while done < args.steps:
-                n = min(args.report_interval - simulation.currentStep % args.report_interval, args.steps - done)
-                try:
-                    simulation.step(n)
-                except openmm.OpenMMException as exc:
-                    last = [line for line in str(exc).splitlines() if line.strip()][-1]
-                    raise MadraXError(f"MD failed near step {simulation.currentStep}: {last.strip()[:300]}") from exc
-                done += n
-                bar.update(n)
-                if simulation.currentStep % args.report_interval == 0 or done == args.steps:
-                    e = simulation.context.getState(getEnergy=True).getPotentialEnergy()
-                    if not math.isfinite(e.value_in_unit(unit.kilojoule_per_mole)):
-                        raise MadraXError(f"the simulation blew up (potential energy NaN/inf) at step "
-                                          f"{simulation.currentStep}; minimise longer or lower --timestep")
-    finally:
-        energy_reporter.close()
-        log_file.close()
-        for rep in simulation.reporters:  # DCD/PDB reporters close their files when collected
-            out = getattr(rep, "_out", None)
-            if out is not None and hasattr(out, "flush") and not getattr(out, "closed", True):
-                out.flush()
-    if args.checkpoint:
-        simulation.saveCheckpoint(args.checkpoint)
-    wall = time.perf_counter() - t0
-    ns_day = args.steps * args.timestep * 1e-6 / (wall / 86400.0) if wall > 0 and args.steps else 0.0
-    print(f"{args.steps} steps in {wall:.1f} s ({1000 * wall / max(args.steps, 1):.1f} ms/step, {ns_day:.2f} ns/day); "
-          f"trajectory {args.output}, energies {energies_path}, log {log_path}", file=sys.stderr)
+            res = minimize(sim.context, madrax, max_iterations=args.minimize_iterations)
+            print(f"minimised ({res.seconds:.1f} s): MadraX {res.after.sum():.2f} kcal/mol "
+                  f"({channel_line(res.after)})", file=sys.stderr)
+        write_structure(outputs.topology, prepared.topology, sim.context.getState(getPositions=True).getPositions())
+        sim.context.setVelocitiesToTemperature(args.temperature * unit.kelvin,
+                                               *([args.seed] if args.seed is not None else []))
+    result = run_md(sim, madrax, outputs, steps=args.steps, report_interval=args.report_interval,
+                    timestep_fs=args.timestep, append=bool(args.restart),
+                    checkpoint_interval=args.checkpoint_interval or 10 * args.report_interval,
+                    progress=args.progress)
+    print(f"{result.steps} steps in {result.seconds:.1f} s ({result.ms_per_step:.1f} ms/step, "
+          f"{result.ns_per_day:.2f} ns/day); trajectory {outputs.trajectory}, topology {outputs.topology}, "
+          f"energies {outputs.energies}, log {outputs.log}", file=sys.stderr)
     return 0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 from . import add_structure_options, load_kwargs
 
@@ -40,30 +39,22 @@ def add_md_options(p) -> None:
                    help="OpenMM platform (default: the fastest available, CUDA > OpenCL > CPU > Reference)")
     g.add_argument("--threads", type=int, default=None,
                    help="threads of OpenMM's CPU platform (default: OpenMM's default, all cores)")
-    g.add_argument("--torch-threads", type=int, default=1,
-                   help="torch intra-op threads for the MadraX force on CPU (default 1: its tensors are small, "
-                        "and more threads fight OpenMM's own threads; on a loaded machine 2 threads ran 5-10x slower)")
+    g.add_argument("--torch-threads", type=int, default=None,
+                   help="torch intra-op threads of the MadraX force, set while it runs (default 1, or "
+                        "OPENMM_MADRAX_TORCH_THREADS: its tensors are small, and more threads fight OpenMM's own)")
 
 
 def build(args):
-    """(prepared system, platform, platform properties) from the parsed arguments."""
-    import torch
+    """The prepared system (:func:`~openmm_madrax.openmm.prepare_system`) from the parsed arguments."""
+    from ..openmm import prepare_system
 
-    from ..openmm import prepare_system, select_platform
-
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
     lk = load_kwargs(args)  # PDBFixer reads the first model / altloc; these options shape the MadraX side
     repair = lk.pop("repair")
-    prepared = prepare_system(args.file, mode=args.mode, forcefield=args.forcefield, scale=args.scale,
-                              keep_14=args.keep_14, constraints=getattr(args, "constraints", "HBonds"),
-                              backend=args.backend, precision=args.precision, burial=args.burial, pH=args.ph,
-                              repair=repair, channel_weights={} if args.with_peptide_bond else None, **lk)
-    platform = select_platform(args.platform, prepared.system)
-    props = {}
-    if platform.getName() == "CPU" and args.threads:
-        props["Threads"] = str(args.threads)
-    return prepared, platform, props
+    return prepare_system(args.file, mode=args.mode, forcefield=args.forcefield, scale=args.scale,
+                          keep_14=args.keep_14, constraints=getattr(args, "constraints", "HBonds"),
+                          backend=args.backend, precision=args.precision, burial=args.burial, pH=args.ph,
+                          repair=repair, channel_weights={} if args.with_peptide_bond else None,
+                          torch_threads=args.torch_threads, **lk)
 
 
 def channel_line(series) -> str:
@@ -83,45 +74,29 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
     import openmm
-    from openmm import unit
 
-    prepared, platform, props = build(args)
+    from ..openmm.runner import STRUCTURE_FORMATS, check_output_path, minimize, platform_properties, write_structure
+    from ..openmm.systems import select_platform
+
+    check_output_path(args.output, STRUCTURE_FORMATS, "output structure")
+    prepared = build(args)
     madrax = prepared.madrax
-    integrator = openmm.VerletIntegrator(0.001)
-    context = openmm.Context(prepared.system, integrator, platform, props)
+    platform = select_platform(args.platform, prepared.system)
+    context = openmm.Context(prepared.system, openmm.VerletIntegrator(0.001), platform,
+                             platform_properties(platform, args.threads))
     context.setPositions(prepared.positions)
-    before = madrax.channel_energies(context)
-    e0 = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
     print(f"platform {platform.getName()}, mode {args.mode}, {prepared.topology.getNumAtoms()} atoms "
           f"({madrax.structure.n_atoms} MadraX heavy atoms)", file=sys.stderr)
-    print(f"before: potential {e0:.1f} kJ/mol, MadraX {before.sum():.2f} kcal/mol ({channel_line(before)})",
-          file=sys.stderr)
-    t0 = time.perf_counter()
-    openmm.LocalEnergyMinimizer.minimize(context, args.tolerance * unit.kilojoule_per_mole / unit.nanometer,
-                                         args.max_iterations)
-    state = context.getState(getEnergy=True, getPositions=True)
-    e1 = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
-    pos = state.getPositions(asNumpy=True)
-    if not np.isfinite(e1) or not np.isfinite(pos.value_in_unit(unit.nanometer)).all():
-        from ..errors import MadraXError
 
-        raise MadraXError("minimisation produced non-finite energies or positions (NaN); try --precision double")
-    after = madrax.channel_energies(state)
-    print(f"after:  potential {e1:.1f} kJ/mol, MadraX {after.sum():.2f} kcal/mol ({channel_line(after)}) "
-          f"[{time.perf_counter() - t0:.1f} s]", file=sys.stderr)
-    write_structure(args.output, prepared.topology, pos)
+    def on_start(before, e0):
+        print(f"before: potential {e0:.1f} kJ/mol, MadraX {before.sum():.2f} kcal/mol ({channel_line(before)})",
+              file=sys.stderr)
+
+    res = minimize(context, madrax, tolerance=args.tolerance, max_iterations=args.max_iterations, on_start=on_start)
+    print(f"after:  potential {res.potential_after_kj:.1f} kJ/mol, MadraX {res.after.sum():.2f} kcal/mol "
+          f"({channel_line(res.after)}) [{res.seconds:.1f} s]", file=sys.stderr)
+    write_structure(args.output, prepared.topology, res.positions)
     if args.scores:
-        madrax.residue_energies(state).to_csv(args.scores, index=False, float_format="%.6f")
+        madrax.residue_energies(res.positions).to_csv(args.scores, index=False, float_format="%.6f")
     return 0
-
-
-def write_structure(path: str, topology, positions) -> None:
-    from openmm import app
-
-    with open(path, "w") as fh:
-        if str(path).lower().endswith((".cif", ".mmcif", ".pdbx")):
-            app.PDBxFile.writeFile(topology, positions, fh, keepIds=True)
-        else:
-            app.PDBFile.writeFile(topology, positions, fh, keepIds=True)

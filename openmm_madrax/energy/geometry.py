@@ -6,13 +6,13 @@ norm floor so that neither the value nor the gradient becomes NaN.
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-ACOS_CLAMP = 1.0 - 1e-7
-RAD2DEG = 180.0 / math.pi
+from ..units import RAD_TO_DEG
+
+#: acos arguments are clamped to +-ACOS_CLAMP so that the gradient stays finite at 0 / 180 deg
+ACOS_CLAMP = 0.9999999
 
 
 def safe_norm(v: Tensor, eps: float = 1e-12) -> Tensor:
@@ -24,19 +24,26 @@ def distance(pos: Tensor, i: Tensor, j: Tensor) -> Tensor:
     return safe_norm(pos.index_select(0, i) - pos.index_select(0, j))
 
 
-def angle_deg(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+# Named constants enter TorchScript-compiled functions as default arguments (bound when the
+# function is defined): TorchScript cannot read module-level floats.
+
+
+def acos_deg(cos: Tensor, clamp: float = ACOS_CLAMP, to_deg: float = RAD_TO_DEG) -> Tensor:
+    """acos in degrees of a clamped cosine."""
+    return torch.acos(cos.clamp(-clamp, clamp)) * to_deg
+
+
+def angle_rad(a: Tensor, b: Tensor, c: Tensor, clamp: float = ACOS_CLAMP) -> Tensor:
+    """Angle a-b-c at b, in radians, for (..., 3) tensors."""
+    u = a - b
+    v = c - b
+    cos = (u * v).sum(-1) / (safe_norm(u) * safe_norm(v))
+    return torch.acos(cos.clamp(-clamp, clamp))
+
+
+def angle_deg(a: Tensor, b: Tensor, c: Tensor, to_deg: float = RAD_TO_DEG) -> Tensor:
     """Angle a-b-c at b, in degrees, for (..., 3) tensors."""
-    u = a - b
-    v = c - b
-    cos = (u * v).sum(-1) / (safe_norm(u) * safe_norm(v))
-    return torch.acos(cos.clamp(-0.9999999, 0.9999999)) * 57.29577951308232
-
-
-def angle_rad(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
-    u = a - b
-    v = c - b
-    cos = (u * v).sum(-1) / (safe_norm(u) * safe_norm(v))
-    return torch.acos(cos.clamp(-0.9999999, 0.9999999))
+    return angle_rad(a, b, c) * to_deg
 
 
 def dihedral(p0: Tensor, p1: Tensor, p2: Tensor, p3: Tensor) -> Tensor:

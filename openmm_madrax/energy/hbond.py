@@ -8,17 +8,118 @@ Proton / lone-pair states are then chosen per atom (step 7) and the atom energie
 """
 from __future__ import annotations
 
-import math
 from typing import Tuple
 
 import torch
 from torch import Tensor
 
-from .geometry import angle_deg, dihedral, safe_norm
+from .geometry import RAD_TO_DEG, angle_deg, dihedral, safe_norm
 from .smooth import gate_ge, gate_le, log1m, qstep, relu, segment_softmin_weights, smin
 
-HB_MAX_DA = 3.5
+HB_MAX_DA = 3.5  # A: donor-acceptor distance limit (spec 5.1 step 3)
+HB_DA_SWITCH = 0.2  # A: smooth half-width of that limit
+SMOOTH_MARGIN = 0.1  # A: the candidate list keeps pairs to HB_MAX_DA + this in smooth mode
+ANGLE_SWITCH = 6.0  # degrees: smooth half-width of the angular windows (x smoothing)
 KINK_H = 2.0  # degrees, kink blend of the piecewise-linear penalties (smooth mode)
+
+
+def candidate_cutoff(smooth: bool, max_da: float = HB_MAX_DA, margin: float = SMOOTH_MARGIN) -> float:
+    """Cutoff of the H-bond candidate list (before the skin)."""
+    return max_da + margin if smooth else max_da
+
+
+# ----------------------------------------------------------------------------------------------
+# set-up (with the neighbour list)
+
+
+def orient_pairs(i: Tensor, j: Tensor, acceptor: Tensor, donor: Tensor,
+                 his_ring_n: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """Every pair stored once, (a, b): in the orientation (acceptor, donor) when exactly one
+    orientation is one, else (earlier, later) (spec 3.1).  Returns ``(a, b, is_donor_acceptor)``.
+
+    For this orientation decision MadraX counts HIS ND1/NE2 as acceptors too (their tautomer roles)
+    although they have no lone pairs: a HIS ring N stored before a dual atom (SER OG, THR OG1, TYR
+    OH, CYS SG) therefore makes no H-bond with it (reproduced; checked on 1BHL)."""
+    acc_orient = acceptor | his_ring_n
+    ij_ok = acc_orient.index_select(0, i) & donor.index_select(0, j)
+    ji_ok = acc_orient.index_select(0, j) & donor.index_select(0, i)
+    a_all = torch.where(ij_ok | ~ji_ok, i, j)
+    b_all = torch.where(ij_ok | ~ji_ok, j, i)
+    da_pair = acceptor.index_select(0, a_all) & donor.index_select(0, b_all)
+    return a_all, b_all, da_pair
+
+
+def build_candidates(a_all: Tensor, b_all: Tensor, da_pair: Tensor, d: Tensor, same_res: Tensor, bb_same: Tensor,
+                     cutoff: float, n_lp_slots: Tensor, n_h_slots: Tensor, in_glu: Tensor, in_gln: Tensor) -> Tensor:
+    """Master-list positions of the H-bond candidate pairs (spec 3.1 and 5.1 step 1)."""
+    cand = da_pair & (d <= cutoff)
+    cand = cand & (n_lp_slots.index_select(0, a_all) > 0) & (n_h_slots.index_select(0, b_all) > 0)
+    cand = cand & ~bb_same & (~same_res | in_glu.index_select(0, a_all) | in_gln.index_select(0, b_all))
+    return torch.nonzero(cand).squeeze(1)
+
+
+def candidate_constants(ha: Tensor, hbd: Tensor, frame_p1: Tensor, frame_p2: Tensor, sp2_o_orb2: Tensor,
+                        plane_dist: Tensor, bb_donor: Tensor, minradius: Tensor, charged: Tensor, sulfur_hb: Tensor,
+                        e_neutral: float, e_charged: float, e_sulfur: float
+                        ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Per candidate (acceptor ``ha``, donor ``hbd``): plane partners, plane test, plane distance,
+    distance offset, minradius sum, class energy and salt-bridge flag (spec 5.1 steps 3-5)."""
+    p1 = frame_p1.index_select(0, ha).clamp(min=0)
+    p2 = frame_p2.index_select(0, ha).clamp(min=0)
+    use_plane = sp2_o_orb2.index_select(0, ha) | sp2_o_orb2.index_select(0, hbd)
+    pdist = plane_dist.index_select(0, ha)
+    offset = torch.where(bb_donor.index_select(0, hbd), 0.2, 0.1).to(minradius.dtype)
+    minr = minradius.index_select(0, ha) + minradius.index_select(0, hbd)
+    cha = charged.index_select(0, ha)
+    chb = charged.index_select(0, hbd)
+    sulfur = sulfur_hb.index_select(0, ha) | sulfur_hb.index_select(0, hbd)
+    ecls = torch.full(ha.shape, e_neutral, dtype=minradius.dtype, device=ha.device)
+    ecls = torch.where(sulfur, torch.full_like(ecls, e_sulfur), ecls)
+    ecls = torch.where(cha ^ chb, torch.full_like(ecls, e_charged), ecls)
+    return p1, p2, use_plane, pdist, offset, minr, ecls, cha & chb
+
+
+def build_combinations(ha: Tensor, hbd: Tensor, n_lp_slots: Tensor, n_h_slots: Tensor, slot_start: Tensor,
+                       slot_state: Tensor, hb_window: Tensor, hb_donor_class: Tensor, moving_proton: Tensor,
+                       hb_override: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, int, Tensor, Tensor,
+                                                     Tensor, Tensor]:
+    """Combinations (every H slot of the donor with every LP slot of the acceptor) and their groups
+    (pair, LP state, H state).
+
+    Returns ``(combo_pair, combo_h, combo_l, combo_window, combo_group, n_groups, group_a, group_b,
+    group_lstate, group_hstate)``."""
+    nh = ha.shape[0]
+    nlp = n_lp_slots.index_select(0, ha)
+    ncomb = n_h_slots.index_select(0, hbd) * nlp
+    cpair = torch.repeat_interleave(torch.arange(nh, device=ha.device), ncomb)
+    first = torch.cumsum(ncomb, 0) - ncomb
+    k = torch.arange(cpair.shape[0], device=ha.device) - first.index_select(0, cpair)
+    nlp_c = nlp.index_select(0, cpair)
+    ca = ha.index_select(0, cpair)
+    cb = hbd.index_select(0, cpair)
+    combo_h = slot_start.index_select(0, cb) + torch.div(k, nlp_c, rounding_mode="floor")
+    combo_l = slot_start.index_select(0, ca) + n_h_slots.index_select(0, ca) + torch.remainder(k, nlp_c)
+    win = hb_window.index_select(0, hb_donor_class.index_select(0, cb))
+    mp = moving_proton.index_select(0, ca).unsqueeze(1)
+    override = win.clone()
+    override[:, 5] = hb_override[0]
+    override[:, 6] = hb_override[1]
+    override[:, 7] = hb_override[2]
+    combo_win = torch.where(mp, override, win)
+    ls = slot_state.index_select(0, combo_l)
+    hs = slot_state.index_select(0, combo_h)
+    gkey = cpair * 16 + ls * 4 + hs
+    uniq, ginv = torch.unique(gkey, sorted=True, return_inverse=True)
+    gpair = torch.div(uniq, 16, rounding_mode="floor")
+    group_a = ha.index_select(0, gpair)
+    group_b = hbd.index_select(0, gpair)
+    group_ls = torch.div(torch.remainder(uniq, 16), 4, rounding_mode="floor")
+    group_hs = torch.remainder(uniq, 4)
+    return cpair, combo_h, combo_l, combo_win, ginv, int(uniq.shape[0]), group_a, group_b, group_ls, group_hs
+
+
+# ----------------------------------------------------------------------------------------------
+# terms
 
 
 def _penalty_range(x: Tensor, lo: Tensor, opt_lo: Tensor, opt_hi: Tensor, hi: Tensor, smooth: bool,
@@ -33,7 +134,9 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
                          combo_h: Tensor, combo_l: Tensor, win: Tensor, plane_p1: Tensor, plane_p2: Tensor,
                          use_plane: Tensor, plane_dist: Tensor, dist_offset: Tensor, minr_sum: Tensor,
                          class_energy: Tensor, salt_bridge: Tensor, kappa_salt: float, coulomb_pref: float,
-                         smooth: bool, width: float = 1.0) -> Tuple[Tensor, Tensor]:
+                         smooth: bool, width: float = 1.0, max_da: float = HB_MAX_DA,
+                         da_switch: float = HB_DA_SWITCH, angle_switch: float = ANGLE_SWITCH,
+                         to_deg: float = RAD_TO_DEG) -> Tuple[Tensor, Tensor]:
     """Energy and acceptability gate of every (H slot, LP slot) combination (steps 2-5).
 
     Per-combination window columns of ``win``: alpha min/max/opt_min/opt_max, beta min/max/
@@ -49,7 +152,7 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
     d = safe_norm(xa - xb)
     alpha = angle_deg(xl, xh, xb)
     beta = angle_deg(xh, xl, xa)
-    chi = torch.abs(dihedral(xb, xh, xl, xa)) * 57.29577951308232
+    chi = torch.abs(dihedral(xb, xh, xl, xa)) * to_deg
 
     a_min, a_max, a_omin, a_omax = win[:, 0], win[:, 1], win[:, 2], win[:, 3]
     b_min, b_max, b_omin, b_omax = win[:, 4], win[:, 5], win[:, 6], win[:, 7]
@@ -57,12 +160,12 @@ def combination_energies(pos: Tensor, fake_pos: Tensor, pair_a: Tensor, pair_b: 
 
     # step 3: acceptability (no gate on a limit at the end of the angle's range, 180 deg)
     ones = torch.ones_like(d)
-    gate = gate_le(d, 3.5, 0.2, smooth)
-    gate = gate * gate_ge(alpha - a_min, 0.0, 6.0 * width, smooth)
-    gate = gate * torch.where(a_max < 180.0, gate_le(alpha - a_max, 0.0, 6.0 * width, smooth), ones)
-    gate = gate * gate_ge(beta - b_min, 0.0, 6.0 * width, smooth)
-    gate = gate * torch.where(b_max < 180.0, gate_le(beta - b_max, 0.0, 6.0 * width, smooth), ones)
-    gate = gate * gate_ge(chi - c_min, 0.0, 6.0 * width, smooth)
+    gate = gate_le(d, max_da, da_switch, smooth)
+    gate = gate * gate_ge(alpha - a_min, 0.0, angle_switch * width, smooth)
+    gate = gate * torch.where(a_max < 180.0, gate_le(alpha - a_max, 0.0, angle_switch * width, smooth), ones)
+    gate = gate * gate_ge(beta - b_min, 0.0, angle_switch * width, smooth)
+    gate = gate * torch.where(b_max < 180.0, gate_le(beta - b_max, 0.0, angle_switch * width, smooth), ones)
+    gate = gate * gate_ge(chi - c_min, 0.0, angle_switch * width, smooth)
     # plane test for sp2 carbonyl/carboxyl acceptors: dist(H, plane of a and its frame partners)/|a-H|
     pa1 = pos.index_select(0, plane_p1.index_select(0, combo_pair))
     pa2 = pos.index_select(0, plane_p2.index_select(0, combo_pair))

@@ -14,11 +14,11 @@ from torch import Tensor
 from .geometry import angle_rad, safe_norm
 from .smooth import smin_t
 
-LOG_FLOOR = -math.log(1e-5)  # 11.512925
+LOG_FLOOR = 11.512925464970229  # -ln(1e-5): the density is floored at 1e-5
 
 
 def residue_energies(pos: Tensor, c_prev: Tensor, n_i: Tensor, ca_i: Tensor, ca_prev: Tensor, mean: Tensor,
-                     sd: Tensor, weight: float, smooth: bool) -> Tensor:
+                     sd: Tensor, weight: float, smooth: bool, log_floor: float = LOG_FLOOR) -> Tensor:
     """Energies of residues that have a consecutive predecessor (rows of the index tensors)."""
     xc = pos.index_select(0, c_prev)
     xn = pos.index_select(0, n_i)
@@ -26,6 +26,6 @@ def residue_energies(pos: Tensor, c_prev: Tensor, n_i: Tensor, ca_i: Tensor, ca_
     xcap = pos.index_select(0, ca_prev)
     x = torch.stack([safe_norm(xc - xn), angle_rad(xc, xn, xca), angle_rad(xcap, xc, xn)], dim=1)
     quad = (x - mean) ** 2 / (2.0 * sd * sd)
-    cap = 11.512925464970229 - torch.log(sd * math.sqrt(2.0 * math.pi))
+    cap = log_floor - torch.log(sd * math.sqrt(2.0 * math.pi))
     # smooth: soft-min of the quadratic and the plateau (tau = 0.1 kcal/mol)
     return weight * smin_t(quad, cap, 0.1, smooth).sum(1)

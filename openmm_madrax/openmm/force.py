@@ -1,21 +1,30 @@
 """``MadraXForce``: the MadraX energy of the protein heavy atoms as an OpenMM force.
 
-Units are converted here and nowhere else: OpenMM positions are nm (x ``NM_TO_ANGSTROM`` to the
-Angstrom the energy module takes), the module returns kcal/mol (x ``KCAL_TO_KJ`` to OpenMM's
-kJ/mol), so forces are -dE/dx x 41.84 kJ/mol/nm per kcal/mol/A.
+``MadraXForce(topology)`` *is* an ``openmm.Force``::
 
-Two back ends compute the same numbers:
+    system.addForce(MadraXForce(topology))
 
-* ``"torch"`` (default): a TorchScript wrapper (:class:`MadraXTorchModule`) taking all particle
-  positions, gathering the heavy atoms and returning the energy; registered as an
-  ``openmmtorch.TorchForce`` (forces by autograd inside OpenMM).  Serialisable; fastest.
-* ``"python"``: an ``openmm.PythonForce`` calling the same energy module from Python.  Useful for
-  debugging and where openmm-torch is not installed.  It serialises by pickling its computation
-  object (the prepared structure and the options; the module is rebuilt on first use).
+Two back ends compute the same numbers; the object is an instance of the matching OpenMM class:
+
+* ``backend="torch"`` (default): an ``openmmtorch.TorchForce`` running a TorchScript wrapper
+  (:class:`MadraXTorchModule`) that takes all particle positions, gathers the heavy atoms and
+  returns the energy (forces by autograd inside OpenMM).  Serialisable; fastest.
+* ``backend="python"``: an ``openmm.PythonForce`` calling the same energy module from Python.
+  Needs no openmm-torch (upstream openmm-ml moved to PythonForce since TorchScript is deprecated
+  in torch); it serialises by pickling its computation object (the prepared structure and the
+  options; the module is rebuilt on first use).
+
+Units are converted here and nowhere else (factors in :mod:`openmm_madrax.units`): OpenMM positions
+are nm (x 10 to the Angstrom the energy module takes), the module returns kcal/mol (x 4.184 to
+OpenMM's kJ/mol), so forces are -dE/dx x 41.84 kJ/mol/nm per kcal/mol/A.
 
 Hydrogens, waters, ligands and every particle that is not a heavy atom of a standard residue get
 exactly zero MadraX force.  The total is multiplied by the global parameter ``madrax_scale``
 (default ``scale=``), which can be changed in a running Context (``context.setParameter``).
+
+Readback: the object keeps what it needs to report the MadraX energy of any State, Context or
+positions per residue and channel (:meth:`MadraXForce.residue_energies`, ...), also after the
+System owns it; :func:`.readback.madrax_energies` does the same for a System that was deserialized.
 """
 from __future__ import annotations
 
@@ -29,21 +38,23 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..energy.model import check_smooth_settings
-from ..errors import StructureError
+from ..energy import EnergyOptions, energy_module
+from ..energy.options import precision_name
 from ..params import CHANNELS
-from ..scoring import energy_module, residue_frame
-from ..structure import Structure, load
+from ..structure import Structure
+from ..threads import default_torch_threads, torch_threads
+from ..units import KCAL_TO_KJ, NM_TO_ANGSTROM
+from .topology import positions_nm, restrict_to_particles, structure_from_topology
 
-#: nm -> Angstrom (positions)
-NM_TO_ANGSTROM = 10.0
-#: kcal/mol -> kJ/mol (energies); forces: kcal/mol/A -> kJ/mol/nm is KCAL_TO_KJ * NM_TO_ANGSTROM
-KCAL_TO_KJ = 4.184
 #: name of the OpenMM global parameter that scales the MadraX energy
 SCALE_PARAMETER = "madrax_scale"
-
+#: the name of the force (``force.getName()``), by which :func:`madrax_energies` finds it
+FORCE_NAME = "MadraX"
 BACKENDS = ("torch", "python")
-PRECISIONS = {"single": torch.float32, "double": torch.float64}
+#: keyword arguments of MadraXForce that are energy options (the rest go to ``load``)
+_ENERGY_KEYS = frozenset(f.name for f in dataclasses.fields(EnergyOptions)) | {"dtype"}
+#: an exploded simulation (|x| >= 10 um) is stopped with a clear error instead of NaN forces
+MAX_COORDINATE_NM = 1.0e4
 
 
 # ----------------------------------------------------------------------------------------------
@@ -57,29 +68,37 @@ class MadraXTorchModule(nn.Module):
     passes it; ``madrax_scale`` the global parameter (a scalar tensor).  Only the rows in
     ``heavy_index`` (the topology indices of the MadraX heavy atoms) enter the energy, so every
     other particle gets zero force.  The 11 channels are summed with ``channel_weights``.
+    ``residue_energies(positions)`` returns the unweighted (R x 11) kcal/mol matrix (readback of a
+    deserialized force, :func:`madrax_energies`).
     """
 
-    def __init__(self, energy: nn.Module, heavy_index: np.ndarray, n_particles: int, channel_weights: np.ndarray):
+    def __init__(self, energy: nn.Module, heavy_index: np.ndarray, n_particles: int, channel_weights: np.ndarray,
+                 residue_labels=()):
         super().__init__()
         self.energy = energy
         self.n_particles = int(n_particles)
         self.length_scale = NM_TO_ANGSTROM
         self.energy_scale = KCAL_TO_KJ
+        self.max_coordinate = MAX_COORDINATE_NM
+        self.residue_labels = [str(x) for x in residue_labels]
         self.register_buffer("heavy_index", torch.as_tensor(np.asarray(heavy_index, dtype=np.int64)))
         self.register_buffer("channel_weights", torch.as_tensor(np.asarray(channel_weights, dtype=np.float64)))
 
-    def forward(self, positions: Tensor, madrax_scale: Tensor) -> Tensor:
-        x = positions.index_select(0, self.heavy_index) * self.length_scale
-        if not bool(x.abs().max() < 1.0e5):  # also false for NaN
+    def _heavy(self, positions: Tensor) -> Tensor:
+        x = positions.index_select(0, self.heavy_index)
+        if not bool(x.abs().max() < self.max_coordinate):  # also false for NaN
             raise RuntimeError("MadraX: non-finite or exploded heavy-atom coordinates (|x| >= 10 um): the "
                                "simulation blew up; minimise first or lower the time step")
-        # the neighbour-list cache of the energy module is a plain attribute that .to(device) does
-        # not move: rebuild it on the device of the positions on first use (CUDA / OpenCL)
-        if self.energy.nl_ref.device != x.device:
-            self.energy.rebuild(x.to(self.energy.radius.dtype))
-        per_residue = self.energy(x)
+        return x * self.length_scale
+
+    def forward(self, positions: Tensor, madrax_scale: Tensor) -> Tensor:
+        per_residue = self.energy(self._heavy(positions))
         e = (per_residue * self.channel_weights.to(per_residue.dtype)).sum()
         return e * (madrax_scale.to(e.dtype) * self.energy_scale)
+
+    @torch.jit.export
+    def residue_energies(self, positions: Tensor) -> Tensor:
+        return self.energy(self._heavy(positions))
 
 
 class _NoTorchScriptDeprecation(warnings.catch_warnings):
@@ -121,49 +140,50 @@ class PythonComputation:
     """Callable for ``openmm.PythonForce``: State -> (energy kJ/mol, forces kJ/mol/nm).
 
     Pickles to the prepared structure and the energy options; the energy module is rebuilt on the
-    first call after unpickling (XmlSerializer, ``copy.deepcopy(system)``).
+    first call after unpickling (XmlSerializer, ``copy.deepcopy(system)``).  Runs with
+    ``torch_threads`` torch intra-op threads, restoring torch's setting after every call.
     """
 
-    def __init__(self, structure: Structure, n_particles: int, options: dict, channel_weights: np.ndarray):
+    def __init__(self, structure: Structure, n_particles: int, options: EnergyOptions, channel_weights: np.ndarray,
+                 torch_threads: Optional[int] = None):
         self.structure = dataclasses.replace(structure, _tables=None)
         self.n_particles = int(n_particles)
-        self.options = dict(options)
+        self.options = options
         self.channel_weights = np.asarray(channel_weights, dtype=np.float64)
+        self.torch_threads = torch_threads
         self._module = None
 
     def __getstate__(self):
-        return {"structure": self.structure, "n_particles": self.n_particles, "options": self.options,
-                "channel_weights": self.channel_weights}
+        return {"structure": self.structure, "n_particles": self.n_particles, "options": self.options.as_dict(),
+                "channel_weights": self.channel_weights, "torch_threads": self.torch_threads}
 
     def __setstate__(self, state):
+        state = dict(state)
+        state["options"] = EnergyOptions.coerce(state["options"])
+        state.setdefault("torch_threads", None)
         self.__dict__.update(state)
         self._module = None
 
     @property
     def module(self):
         if self._module is None:
-            self._module = _build_energy(self.structure, **self.options)
+            self._module = energy_module(self.structure, self.options)
         return self._module
 
     def __call__(self, state):
         from openmm import unit
 
         pos = np.asarray(state.getPositions(asNumpy=True).value_in_unit(unit.nanometer))
-        if not np.abs(pos[self.structure.source_index]).max() < 1.0e4:  # nm; also false for NaN
+        if not np.abs(pos[self.structure.source_index]).max() < MAX_COORDINATE_NM:  # also false for NaN
             raise RuntimeError("MadraX: non-finite or exploded heavy-atom coordinates (|x| >= 10 um): the "
                                "simulation blew up; minimise first or lower the time step")
         scale = float(state.getParameters()[SCALE_PARAMETER])
-        energy_kj, grad_kj = _energy_and_gradient(self.module, pos, self.structure.source_index,
-                                                  self.channel_weights)
+        with torch_threads(self.torch_threads):
+            energy_kj, grad_kj = _energy_and_gradient(self.module, pos, self.structure.source_index,
+                                                      self.channel_weights)
         forces = np.zeros((self.n_particles, 3))
         forces[self.structure.source_index] = -scale * grad_kj
         return scale * energy_kj, forces
-
-
-def _build_energy(structure: Structure, *, burial: str, smooth: bool, dtype: str, torsions: bool, skin: float,
-                  fix_frames: bool = True, smoothing: float = 1.0, hbond_tau: float = 0.02):
-    return energy_module(structure, burial=burial, smooth=smooth, dtype=dtype, torsions=torsions, skin=skin,
-                         fix_frames=fix_frames, smoothing=smoothing, hbond_tau=hbond_tau)
 
 
 def _energy_and_gradient(module, positions_nm: np.ndarray, heavy_index: np.ndarray, channel_weights: np.ndarray):
@@ -175,90 +195,7 @@ def _energy_and_gradient(module, positions_nm: np.ndarray, heavy_index: np.ndarr
     return float(e.detach()) * KCAL_TO_KJ, g.double().numpy() * (KCAL_TO_KJ * NM_TO_ANGSTROM)
 
 
-# ----------------------------------------------------------------------------------------------
-# structure from a topology
-
-
-def structure_from_topology(topology, positions=None, **load_options) -> Structure:
-    """The MadraX :class:`Structure` of an OpenMM ``Topology`` (heavy atoms of standard residues).
-
-    With ``positions`` the usual geometric rules of :func:`openmm_madrax.load` decide chain
-    breaks (C(i)-N(i+1) <= 2 A) and static disulfides (SG-SG <= 2.5 A).  Without positions they
-    come from the topology's bonds: residues i and i+1 of a chain are consecutive when the
-    topology has the bond C(i)-N(i+1), and two CYS are a disulfide when it has the bond SG-SG.
-    (Implementation: set-up-only placeholder coordinates that put bonded atoms on top of each other
-    and everything else 30 A apart; they are never used for energies.)
-    """
-    if load_options.get("repair"):
-        raise ValueError("repair=True is not available for a force: repair the model first (PDBFixer, or "
-                         "openmm_madrax.openmm.prepare_system), then build the force on the repaired topology")
-    if positions is None:
-        positions = _placeholder_positions(topology)
-        if load_options.get("chain_breaks") is None:
-            load_options["chain_breaks"] = "geometry"
-    structure = load(topology, positions, **load_options)
-    if np.any(structure.source_index < 0):
-        raise StructureError("the prepared structure has atoms without a topology particle index")
-    return structure
-
-
-def _placeholder_positions(topology) -> np.ndarray:
-    """Set-up coordinates (nm) encoding the topology's C-N and SG-SG bonds as zero distances."""
-    n = topology.getNumAtoms()
-    residues = list(topology.residues())
-    bonds = list(topology.bonds())
-    if not bonds and len(residues) > 1:
-        raise StructureError("the topology has no bonds, so consecutive residues cannot be decided without "
-                             "positions: pass positions= or call topology.createStandardBonds() first")
-    xyz = np.zeros((n, 3))
-    for k, res in enumerate(residues):
-        for atom in res.atoms():
-            xyz[atom.index, 0] = 3.0 * k  # 30 A between residues
-    for a, b in bonds:
-        names = {a.name, b.name}
-        if a.residue is b.residue:
-            continue
-        if names == {"C", "N"}:
-            c, nn_ = (a, b) if a.name == "C" else (b, a)
-            xyz[nn_.index] = xyz[c.index]
-        elif names == {"SG"}:
-            xyz[b.index] = xyz[a.index]
-    return xyz
-
-
-# ----------------------------------------------------------------------------------------------
-# positions from whatever the user has
-
-
-def positions_nm(source, n_particles: int) -> np.ndarray:
-    """(n_particles x 3) float64 positions in nm from a State, Context, Quantity, mdtraj
-    Trajectory (first frame) or a plain array (nm)."""
-    from openmm import unit
-
-    if hasattr(source, "getState") and hasattr(source, "getSystem"):  # Context
-        source = source.getState(getPositions=True)
-    if hasattr(source, "getPositions"):  # State (or PDBFile / Modeller)
-        try:
-            source = source.getPositions(asNumpy=True)
-        except TypeError:
-            source = source.getPositions()
-    elif hasattr(source, "xyz") and hasattr(source, "n_frames"):  # mdtraj.Trajectory
-        source = source.xyz[0]
-    if unit.is_quantity(source):
-        arr = np.asarray(source.value_in_unit(unit.nanometer), dtype=np.float64)
-    else:
-        arr = np.asarray(source, dtype=np.float64)
-    arr = arr.reshape(-1, 3)
-    if arr.shape[0] != n_particles:
-        raise ValueError(f"positions hold {arr.shape[0]} particles, the topology of this MadraXForce has {n_particles}")
-    return arr
-
-
-# ----------------------------------------------------------------------------------------------
-# the user-facing object
-
-
-def _channel_weights(weights: Optional[Mapping[str, float]]) -> np.ndarray:
+def channel_weight_vector(weights: Optional[Mapping[str, float]]) -> np.ndarray:
     """11 channel weights (MadraX order) from ``{channel name: weight}``; missing channels weigh 1."""
     out = np.ones(len(CHANNELS))
     for name, value in (weights or {}).items():
@@ -268,13 +205,17 @@ def _channel_weights(weights: Optional[Mapping[str, float]]) -> np.ndarray:
     return out
 
 
-#: smooth-mode settings of the force (dynamics), see the MadraXForce docstring
-MD_SMOOTHING = 3.0
-MD_HBOND_TAU = 1.0
+# ----------------------------------------------------------------------------------------------
+# the user-facing force
 
 
 class MadraXForce:
-    """The MadraX energy of the protein in an OpenMM ``Topology``, as an OpenMM force.
+    """The MadraX energy of the protein in an OpenMM ``Topology``: an ``openmm.Force``.
+
+    ``MadraXForce(topology, ...)`` returns a :class:`MadraXTorchForce` (an ``openmmtorch.TorchForce``)
+    or, with ``backend="python"``, a :class:`MadraXPythonForce` (an ``openmm.PythonForce``); both are
+    instances of this class, carry the readback methods below, and go into a System with
+    ``system.addForce(force)`` (the System then owns the C++ force, as for any OpenMM force).
 
     Parameters
     ----------
@@ -285,172 +226,161 @@ class MadraXForce:
         optional (nm, ``Quantity`` or array): set-up geometry for chain-break and disulfide
         detection.  Without it both come from the topology's bonds (see
         :func:`structure_from_topology`).
-    burial
-        ``"madrax"`` (default) or ``"foldx"`` (physics spec section 4).
-    smooth
-        ``True`` (default): the C1 surrogate of spec section 7, which MD and minimisation need.
-        ``False`` gives the exact (discontinuous) MadraX energy; fine for single-point energies,
-        not for dynamics.
+    options
+        :class:`~openmm_madrax.energy.EnergyOptions`; default :meth:`EnergyOptions.md` (smooth,
+        float32, the MD widths: ``smoothing=3``, ``hbond_tau=1`` kcal/mol, see README
+        "Deviations").  Single options can be given as keywords: ``burial``, ``smooth``,
+        ``precision`` (``"single"``/``"double"``), ``torsions``, ``skin``, ``smoothing``,
+        ``hbond_tau``.  ``EnergyOptions.md(smoothing=1, hbond_tau=0.02)`` is the scoring surface
+        (then use <= 1 fs and expect heating).
     backend
         ``"torch"`` (``openmmtorch.TorchForce``, default) or ``"python"`` (``openmm.PythonForce``).
-    precision
-        ``"single"`` (float32 energy module, default) or ``"double"`` (float64).
     scale
         default value of the global parameter ``madrax_scale`` multiplying the energy.
-    model_file
-        where to save the TorchScript model (torch backend); default: kept in memory (and
-        embedded in serialized Systems either way).
     force_group
-        OpenMM force group (0-31) of the forces this object creates.
+        OpenMM force group (0-31).
     channel_weights
         ``{channel: weight}`` multiplying channels in the force (default: all 1, the full MadraX
-        energy).  :func:`~openmm_madrax.openmm.create_system` sets ``{"peptide_bond": 0}``: see
-        there.  Readback (:meth:`residue_energies`, :meth:`channel_energies`) always reports the
+        energy).  Readback (:meth:`residue_energies`, :meth:`channel_energies`) always reports the
         unweighted channels; :meth:`energy` is what the force adds.
     cuda_graphs
-        set openmm-torch's ``useCUDAGraphs`` property (used on the CUDA platform only, ignored
-        elsewhere).  Off by default: the energy module rebuilds its Verlet neighbour list with
-        data-dependent shapes and a host-side decision, which a captured graph would freeze.
-    torsions, skin
-        passed to :func:`openmm_madrax.energy_module` (channels 7/10 densities; Verlet skin in A).
-    smoothing, hbond_tau
-        the MD setting of smooth mode (defaults 3 and 1.0 kcal/mol; :func:`openmm_madrax.energy_module`
-        defaults to 1 and 0.02, the scoring setting).  The H-bond combination/state choices of
-        MadraX are argmins; as Boltzmann averages with tau = 0.02 kcal/mol they still switch within
-        ~0.005 A, which injects energy into MD (ubiquitin at 2 fs: 420-540 K within 3 ps, NVE at
-        0.5 fs: 23 kJ/mol drift in 0.5 ps).  tau = 1 kcal/mol with 3x wider H-bond/cRP angular
-        switches keeps 2 fs at ~300 K (measured, README "MD stability"); it changes the energy by
-        a few kcal/mol per protein (README).  Pass ``smoothing=1, hbond_tau=0.02`` for the
-        scoring surface.
+        set openmm-torch's ``useCUDAGraphs`` property (CUDA platform only).  Off by default: the
+        energy module rebuilds its Verlet neighbour list with data-dependent shapes and a host-side
+        decision, which a captured graph would freeze.
+    model_file
+        torch backend: also save the TorchScript model to this file.
+    torch_threads
+        torch intra-op threads of the python backend and of readback (default 1, or the environment
+        variable ``OPENMM_MADRAX_TORCH_THREADS``); set per call and restored.  The torch backend
+        runs inside openmm-torch with torch's process setting: see docs/openmm.md ("Threads").
+    atoms
+        particle indices MadraX applies to (default: every heavy atom of a standard residue); whole
+        residues only (the MadraX region of a mixed system, :mod:`openmm_madrax.openmm.mlpotential`).
     load_options
-        passed to :func:`openmm_madrax.load` (``drop_nonstandard``, ``altloc``, ``chain_breaks``,
-        ...).
-
-    Use :meth:`add_to` (or :meth:`create_force`) to put it into a System, and
-    :meth:`residue_energies` / :meth:`channel_energies` / :meth:`energy` to read the MadraX energy
-    of any State, Context or positions.
+        passed to :func:`openmm_madrax.load` (``drop_nonstandard``, ``altloc``, ``chain_breaks``).
     """
 
-    def __init__(self, topology, positions=None, *, burial: str = "madrax", smooth: bool = True,
-                 backend: str = "torch", precision: str = "single", scale: float = 1.0,
-                 model_file: Optional[str] = None, force_group: Optional[int] = None, cuda_graphs: bool = False,
-                 channel_weights: Optional[Mapping[str, float]] = None, torsions: bool = True, skin: float = 1.0,
-                 smoothing: float = MD_SMOOTHING, hbond_tau: float = MD_HBOND_TAU, name: str = "MadraX",
-                 **load_options):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {tuple(PRECISIONS)}, not {precision!r}")
-        if burial not in ("madrax", "foldx"):
-            raise ValueError(f"burial must be 'madrax' or 'foldx', not {burial!r}")
+    def __new__(cls, topology=None, positions=None, *, backend: str = "torch", **kwargs):
+        if cls is MadraXForce:
+            if backend not in BACKENDS:
+                raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+            cls = _torch_force_class() if backend == "torch" else _python_force_class()
+        return object.__new__(cls)
+
+    # -- set-up shared by both back ends ------------------------------------------------------
+    def _setup(self, topology, positions, backend: str, options, scale: float, force_group, channel_weights,
+               torch_threads, kwargs) -> None:
+        atoms = kwargs.pop("atoms", None)
+        energy_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in _ENERGY_KEYS}
+        opts = EnergyOptions.coerce(options if options is not None else EnergyOptions.md(), **energy_kw)
         if force_group is not None and not 0 <= int(force_group) <= 31:
             raise ValueError(f"force_group must be in 0..31, not {force_group}")
-        self.topology = topology
-        self.n_particles = int(topology.getNumAtoms())
-        self.structure = structure_from_topology(topology, positions, **load_options)
-        self._real_positions = positions is not None  # else structure.coords are set-up placeholders
-        self.heavy_index = np.asarray(self.structure.source_index, dtype=np.int64)
-        self.burial = burial
-        self.smooth = bool(smooth)
-        self.backend = backend
-        self.precision = precision
-        self.scale = float(scale)
-        self.model_file = model_file
-        self.force_group = None if force_group is None else int(force_group)
-        self.cuda_graphs = bool(cuda_graphs)
-        self.channel_weights = _channel_weights(channel_weights)
-        self.torsions = bool(torsions)
-        self.skin = float(skin)
-        check_smooth_settings(smoothing, hbond_tau)  # at construction: the energy modules are built lazily
-        self.smoothing = float(smoothing)
-        self.hbond_tau = float(hbond_tau)
-        self.name = name
-        self._modules: Dict[str, nn.Module] = {}
-        self._scripted = None
+        structure = structure_from_topology(topology, positions, **kwargs)
+        if atoms is not None:
+            structure = restrict_to_particles(structure, atoms)
+        self._madrax = {
+            "topology": topology,
+            "n_particles": int(topology.getNumAtoms()),
+            "structure": structure,
+            # without positions structure.coords are set-up placeholders: no frame decision from them
+            "options": opts if positions is not None else opts.replace(fix_frames=False),
+            "backend": backend,
+            "scale": float(scale),
+            "channel_weights": channel_weight_vector(channel_weights),
+            "torch_threads": default_torch_threads() if torch_threads is None else int(torch_threads),
+            "modules": {},
+        }
+
+    def _configure(self, name: str, force_group) -> None:
+        self.setUsesPeriodicBoundaryConditions(False)
+        self.setName(name)
+        if force_group is not None:
+            self.setForceGroup(int(force_group))
+
+    # -- properties -----------------------------------------------------------------------------
+    @property
+    def structure(self) -> Structure:
+        """The prepared MadraX structure (heavy atoms of standard residues)."""
+        return self._madrax["structure"]
+
+    @property
+    def topology(self):
+        return self._madrax["topology"]
+
+    @property
+    def n_particles(self) -> int:
+        return self._madrax["n_particles"]
+
+    @property
+    def heavy_index(self) -> np.ndarray:
+        """Topology indices of the MadraX heavy atoms (structure atom order)."""
+        return np.asarray(self.structure.source_index, dtype=np.int64)
+
+    @property
+    def options(self) -> EnergyOptions:
+        return self._madrax["options"]
+
+    @property
+    def backend(self) -> str:
+        return self._madrax["backend"]
+
+    @property
+    def scale(self) -> float:
+        """Default value of ``madrax_scale`` (the Context's current value may differ)."""
+        return self._madrax["scale"]
+
+    @property
+    def channel_weights(self) -> np.ndarray:
+        return self._madrax["channel_weights"].copy()
+
+    @property
+    def torch_threads(self) -> int:
+        return self._madrax["torch_threads"]
+
+    def describe(self) -> str:
+        """One line: atoms, residues, backend, precision, surface, scale and non-unit channel weights."""
+        off = {c: float(w) for c, w in zip(CHANNELS, self._madrax["channel_weights"]) if w != 1.0}
+        weights = f", channel_weights={off}" if off else ""
+        o = self.options
+        return (f"MadraXForce({self.structure.n_atoms} heavy atoms / {self.n_particles} particles, "
+                f"{self.structure.n_residues} residues, backend={self.backend!r}, precision={o.precision!r}, "
+                f"burial={o.burial!r}, surface={o.surface!r}, scale={self.scale}{weights})")
 
     def __repr__(self) -> str:
-        off = {c: float(w) for c, w in zip(CHANNELS, self.channel_weights) if w != 1.0}
-        weights = f", channel_weights={off}" if off else ""
-        return (f"MadraXForce({self.structure.n_atoms} heavy atoms / {self.n_particles} particles, "
-                f"{self.structure.n_residues} residues, backend={self.backend!r}, precision={self.precision!r}, "
-                f"burial={self.burial!r}, smooth={self.smooth}, scale={self.scale}{weights})")
+        return self.describe()
 
     # -- energy modules ---------------------------------------------------------------------
-    def _options(self, dtype: str) -> dict:
-        return dict(burial=self.burial, smooth=self.smooth, dtype=dtype, torsions=self.torsions, skin=self.skin,
-                    fix_frames=self._real_positions, smoothing=self.smoothing,
-                    hbond_tau=self.hbond_tau)
-
     def energy_module(self, precision: Optional[str] = None) -> nn.Module:
-        """The (eager) :class:`MadraXEnergy` of the heavy atoms (Angstrom -> kcal/mol), cached."""
-        precision = precision or self.precision
-        dtype = "float32" if precision == "single" else "float64"
-        if dtype not in self._modules:
-            self._modules[dtype] = _build_energy(self.structure, **self._options(dtype))
-        return self._modules[dtype]
-
-    def torch_module(self):
-        """The scripted :class:`MadraXTorchModule` the TorchForce runs (built once)."""
-        if self._scripted is None:
-            dtype = "float32" if self.precision == "single" else "float64"
-            energy = _build_energy(self.structure, **self._options(dtype))
-            with _NoTorchScriptDeprecation():
-                self._scripted = torch.jit.script(MadraXTorchModule(energy, self.heavy_index, self.n_particles,
-                                                                    self.channel_weights))
-        return self._scripted
-
-    # -- OpenMM forces ------------------------------------------------------------------------
-    def create_force(self):
-        """A new OpenMM force object (TorchForce or PythonForce) computing the MadraX energy."""
-        import openmm
-
-        if self.backend == "torch":
-            omt = _import_openmmtorch()
-            module = self.torch_module()
-            properties = {"useCUDAGraphs": "true" if self.cuda_graphs else "false"}
-            with _NoTorchScriptDeprecation():
-                if self.model_file:
-                    torch.jit.save(module, os.fspath(self.model_file))
-                    force = omt.TorchForce(os.fspath(self.model_file), properties)
-                else:
-                    force = omt.TorchForce(module, properties)
-            force.addGlobalParameter(SCALE_PARAMETER, self.scale)
-        else:
-            dtype = "float32" if self.precision == "single" else "float64"
-            comp = PythonComputation(self.structure, self.n_particles, self._options(dtype), self.channel_weights)
-            force = openmm.PythonForce(comp, {SCALE_PARAMETER: self.scale})
-        force.setUsesPeriodicBoundaryConditions(False)
-        force.setName(self.name)
-        if self.force_group is not None:
-            force.setForceGroup(self.force_group)
-        return force
-
-    def add_to(self, system) -> int:
-        """Add a new MadraX force to ``system``; returns its index.  The System owns the force."""
-        if system.getNumParticles() != self.n_particles:
-            raise ValueError(f"the System has {system.getNumParticles()} particles, the topology of this "
-                             f"MadraXForce has {self.n_particles}")
-        return system.addForce(self.create_force())
+        """The (eager) :class:`MadraXEnergy` of the heavy atoms (Angstrom -> kcal/mol), cached per precision."""
+        opts = self.options if precision is None else self.options.replace(precision=precision_name(precision))
+        cache = self._madrax["modules"]
+        if opts.precision not in cache:
+            cache[opts.precision] = energy_module(self.structure, opts)
+        return cache[opts.precision]
 
     # -- readback -----------------------------------------------------------------------------
     def _residue_matrix(self, source, precision: Optional[str] = None) -> np.ndarray:
         pos = positions_nm(source, self.n_particles)
         module = self.energy_module(precision or "double")
         x = torch.as_tensor(pos[self.heavy_index] * NM_TO_ANGSTROM, dtype=module.radius.dtype)
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(self.torch_threads):
             return module(x).double().numpy()
 
     def residue_energies(self, source, precision: Optional[str] = None):
-        """Per-residue MadraX energies (kcal/mol, unscaled) of a State / Context / positions (nm).
+        """Per-residue MadraX energies (kcal/mol, unscaled) of a State / Context / positions (nm),
+        on the force's energy surface.
 
         A pandas DataFrame with the columns of :func:`openmm_madrax.residue_frame` (chain, resnum,
-        resname and the 11 channels); ``df.attrs["total"]`` is the total in kcal/mol.  Computed in
-        float64 unless ``precision="single"``.
+        resname and the 11 channels); ``df.attrs["total"]`` is the total in kcal/mol,
+        ``df.attrs["surface"]`` the energy surface.  Computed in float64 unless ``precision="single"``.
         """
+        from ..scoring import residue_frame
+
         e = self._residue_matrix(source, precision)
         df = residue_frame(self.structure, e)
         df.attrs["total"] = float(e.sum())
         df.attrs["unit"] = "kcal/mol"
+        df.attrs["surface"] = self.options.surface
         return df
 
     def channel_energies(self, source, precision: Optional[str] = None):
@@ -458,18 +388,101 @@ class MadraXForce:
         import pandas as pd
 
         e = self._residue_matrix(source, precision)
-        return pd.Series(e.sum(axis=0), index=list(CHANNELS), name="kcal/mol")
+        s = pd.Series(e.sum(axis=0), index=list(CHANNELS), name="kcal/mol")
+        s.attrs["surface"] = self.options.surface
+        return s
 
     def energy(self, source, precision: Optional[str] = None) -> float:
         """What the force contributes, kJ/mol: channels x ``channel_weights``, x ``scale``."""
-        e = self._residue_matrix(source, precision) @ self.channel_weights
+        e = self._residue_matrix(source, precision) @ self._madrax["channel_weights"]
         return float(e.sum()) * KCAL_TO_KJ * self.scale
 
     def energy_and_forces(self, source, precision: Optional[str] = None):
         """(energy kJ/mol, forces kJ/mol/nm of every particle) as the force computes them, from Python."""
         pos = positions_nm(source, self.n_particles)
-        e, g = _energy_and_gradient(self.energy_module(precision or "double"), pos, self.heavy_index,
-                                    self.channel_weights)
+        with torch_threads(self.torch_threads):
+            e, g = _energy_and_gradient(self.energy_module(precision or "double"), pos, self.heavy_index,
+                                        self._madrax["channel_weights"])
         forces = np.zeros((self.n_particles, 3))
         forces[self.heavy_index] = -self.scale * g
         return self.scale * e, forces
+
+
+_FORCE_CLASSES: Dict[str, type] = {}
+
+
+def _python_force_class():
+    """:class:`MadraXPythonForce`, defined on first use (OpenMM is imported only then)."""
+    if "python" in _FORCE_CLASSES:
+        return _FORCE_CLASSES["python"]
+    import openmm
+
+    class MadraXPythonForce(MadraXForce, openmm.PythonForce):
+        """:class:`MadraXForce` as an ``openmm.PythonForce`` (``MadraXForce(..., backend="python")``)."""
+
+        def __init__(self, topology, positions=None, *, backend: str = "python",
+                     options: Optional[EnergyOptions] = None, scale: float = 1.0, force_group: Optional[int] = None,
+                     channel_weights=None, torch_threads: Optional[int] = None, name: str = FORCE_NAME, **kwargs):
+            kwargs.pop("cuda_graphs", None)
+            kwargs.pop("model_file", None)
+            self._setup(topology, positions, "python", options, scale, force_group, channel_weights, torch_threads,
+                        kwargs)
+            m = self._madrax
+            comp = PythonComputation(m["structure"], m["n_particles"], m["options"], m["channel_weights"],
+                                     m["torch_threads"])
+            openmm.PythonForce.__init__(self, comp, {SCALE_PARAMETER: m["scale"]})
+            self._configure(name, force_group)
+
+    MadraXPythonForce.__module__ = __name__
+    MadraXPythonForce.__qualname__ = "MadraXPythonForce"
+    _FORCE_CLASSES["python"] = MadraXPythonForce
+    return MadraXPythonForce
+
+
+def _torch_force_class():
+    """:class:`MadraXTorchForce`, defined on first use (openmm-torch is imported only then)."""
+    if "torch" in _FORCE_CLASSES:
+        return _FORCE_CLASSES["torch"]
+    omt = _import_openmmtorch()
+
+    class MadraXTorchForce(MadraXForce, omt.TorchForce):
+        """:class:`MadraXForce` as an ``openmmtorch.TorchForce`` (the default back end)."""
+
+        def __init__(self, topology, positions=None, *, backend: str = "torch",
+                     options: Optional[EnergyOptions] = None, scale: float = 1.0, force_group: Optional[int] = None,
+                     channel_weights=None, torch_threads: Optional[int] = None, cuda_graphs: bool = False,
+                     model_file: Optional[str] = None, name: str = FORCE_NAME, **kwargs):
+            self._setup(topology, positions, "torch", options, scale, force_group, channel_weights, torch_threads,
+                        kwargs)
+            module = self.torch_module()
+            properties = {"useCUDAGraphs": "true" if cuda_graphs else "false"}
+            with _NoTorchScriptDeprecation():
+                if model_file:
+                    torch.jit.save(module, os.fspath(model_file))
+                omt.TorchForce.__init__(self, module, properties)
+            self.addGlobalParameter(SCALE_PARAMETER, self.scale)
+            self._configure(name, force_group)
+
+        def torch_module(self):
+            """The scripted :class:`MadraXTorchModule` the TorchForce runs (built once)."""
+            m = self._madrax
+            if m.get("scripted") is None:
+                energy = energy_module(self.structure, self.options)
+                labels = [r.label for r in self.structure.residues]
+                with _NoTorchScriptDeprecation():
+                    m["scripted"] = torch.jit.script(MadraXTorchModule(energy, self.heavy_index, self.n_particles,
+                                                                       m["channel_weights"], labels))
+            return m["scripted"]
+
+    MadraXTorchForce.__module__ = __name__
+    MadraXTorchForce.__qualname__ = "MadraXTorchForce"
+    _FORCE_CLASSES["torch"] = MadraXTorchForce
+    return MadraXTorchForce
+
+
+def __getattr__(name: str):
+    if name == "MadraXTorchForce":
+        return _torch_force_class()
+    if name == "MadraXPythonForce":
+        return _python_force_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -121,6 +121,75 @@ def strip_nonbonded(system, keep_14: bool = True) -> int:
     return kept
 
 
+def bonded_forces(topology, forcefield=DEFAULT_FORCEFIELD, *, atoms=None, keep_14: bool = True) -> list:
+    """The covalent terms of a classical force field for ``topology`` (NoCutoff, no constraints):
+    bonds, angles, torsions, CMAP and, with ``keep_14``, the scaled 1-4 pairs as a CustomBondForce
+    (module doc).  With ``atoms`` only the terms whose atoms are all in that set are kept."""
+    import openmm
+    from openmm import app
+
+    ff = forcefield if isinstance(forcefield, app.ForceField) else app.ForceField(
+        *([forcefield] if isinstance(forcefield, (str, os.PathLike)) else forcefield))
+    system = ff.createSystem(topology, nonbondedMethod=app.NoCutoff, constraints=None, rigidWater=False)
+    strip_nonbonded(system, keep_14=keep_14)
+    keep = None if atoms is None else set(int(a) for a in atoms)
+    out = []
+    for k in range(system.getNumForces()):
+        force = system.getForce(k)
+        if isinstance(force, openmm.CMMotionRemover):
+            continue
+        out.append(force if keep is None else _restricted(force, keep))
+    return [openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(f)) for f in out]
+
+
+def _restricted(force, keep: set):
+    """A copy of a bonded force with only the terms whose particles are all in ``keep``."""
+    import openmm
+
+    if isinstance(force, openmm.HarmonicBondForce):
+        new = openmm.HarmonicBondForce()
+        for k in range(force.getNumBonds()):
+            i, j, r0, kb = force.getBondParameters(k)
+            if i in keep and j in keep:
+                new.addBond(i, j, r0, kb)
+    elif isinstance(force, openmm.HarmonicAngleForce):
+        new = openmm.HarmonicAngleForce()
+        for k in range(force.getNumAngles()):
+            i, j, l_, a0, ka = force.getAngleParameters(k)
+            if {i, j, l_} <= keep:
+                new.addAngle(i, j, l_, a0, ka)
+    elif isinstance(force, openmm.PeriodicTorsionForce):
+        new = openmm.PeriodicTorsionForce()
+        for k in range(force.getNumTorsions()):
+            i, j, l_, m, n, ph, kt = force.getTorsionParameters(k)
+            if {i, j, l_, m} <= keep:
+                new.addTorsion(i, j, l_, m, n, ph, kt)
+    elif isinstance(force, openmm.CMAPTorsionForce):
+        new = openmm.CMAPTorsionForce()
+        for k in range(force.getNumMaps()):
+            size, energy = force.getMapParameters(k)
+            new.addMap(size, energy)
+        for k in range(force.getNumTorsions()):
+            mp, *idx = force.getTorsionParameters(k)
+            if set(idx) <= keep:
+                new.addTorsion(mp, *idx)
+    elif isinstance(force, openmm.CustomBondForce):
+        new = openmm.CustomBondForce(force.getEnergyFunction())
+        for k in range(force.getNumPerBondParameters()):
+            new.addPerBondParameter(force.getPerBondParameterName(k))
+        for k in range(force.getNumBonds()):
+            i, j, par = force.getBondParameters(k)
+            if i in keep and j in keep:
+                new.addBond(i, j, par)
+    else:
+        from ..errors import MadraXError
+
+        raise MadraXError(f"cannot restrict a {type(force).__name__} of the classical force field to the MadraX atoms")
+    new.setName(force.getName())
+    new.setUsesPeriodicBoundaryConditions(False)
+    return new
+
+
 def create_system(topology, positions=None, *, mode: str = "replace", forcefield=None,
                   implicit_solvent: Optional[str] = DEFAULT_IMPLICIT, constraints="HBonds",
                   hydrogen_mass=None, keep_14: bool = True, scale: float = 1.0, force_group: Optional[int] = 1,
@@ -150,10 +219,11 @@ def create_system(topology, positions=None, *, mode: str = "replace", forcefield
         ``{channel: weight}`` for the force; default ``{"peptide_bond": 0}`` (module doc); ``{}``
         keeps all 11 channels.
     madrax_options
-        passed to :class:`MadraXForce` (``backend``, ``precision``, ``burial``, ``smooth``,
-        ``drop_nonstandard``, ...).
+        passed to :class:`MadraXForce` (``backend``, ``options`` / ``precision``, ``burial``,
+        ``smooth``, ``drop_nonstandard``, ...).
 
-    Returns ``(system, madrax)`` where ``madrax`` is the :class:`MadraXForce` (readback).
+    Returns ``(system, madrax)`` where ``madrax`` is the :class:`MadraXForce` in the System (it is an
+    ``openmm.Force`` the System owns; its readback methods work on any State).
     """
     from openmm import app, unit
 
@@ -177,7 +247,7 @@ def create_system(topology, positions=None, *, mode: str = "replace", forcefield
         channel_weights = DEFAULT_CHANNEL_WEIGHTS
     madrax = MadraXForce(topology, positions, scale=scale, force_group=force_group, channel_weights=channel_weights,
                          **madrax_options)
-    madrax.add_to(system)
+    system.addForce(madrax)
     return system, madrax
 
 
@@ -206,85 +276,72 @@ class PreparedSystem:
                 f"{self.system.getNumForces()} forces, {self.madrax!r})")
 
 
-def _input_model(source):
-    """A PDBFixer of ``source`` (path, Structure, PDBFile/Modeller-like, or (topology, positions))."""
-    from openmm import app
+_LOAD_OPTIONS = ("altloc", "drop_nonstandard", "chain_breaks", "model", "preprocess")
+
+
+def _validated_model(source, repair: bool, load_options: dict):
+    """(Structure, PDBFixer) of ``source``: the input is read and validated by
+    :func:`openmm_madrax.load` -- the same rules and error messages as ``score`` -- and PDBFixer starts
+    from exactly the heavy atoms MadraX scores (waters, ligands and input hydrogens dropped with
+    load's warning; hydrogens are added afterwards)."""
     from pdbfixer import PDBFixer
 
-    from ..structure import Structure
+    from ..structure import Structure, load
 
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"no such file: {path}")
-        return PDBFixer(filename=path)
     if isinstance(source, Structure):
-        return PDBFixer(pdbfile=_io.StringIO(source.to_pdb()))
-    if isinstance(source, tuple) and len(source) == 2:
-        topology, positions = source
-    elif hasattr(source, "topology") and hasattr(source, "positions"):
-        topology, positions = source.topology, source.positions
+        structure = source
+    elif isinstance(source, tuple) and len(source) == 2:
+        structure = load(source[0], source[1], repair=repair, **load_options)
     else:
-        raise TypeError(f"cannot prepare a system from {type(source).__name__}: give a PDB/mmCIF path, a Structure, "
-                        "an object with .topology and .positions, or (topology, positions)")
-    buf = _io.StringIO()
-    app.PDBFile.writeFile(topology, positions, buf, keepIds=True)
-    buf.seek(0)
-    return PDBFixer(pdbfile=buf)
+        structure = load(source, repair=repair, **load_options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PDBFixer's own deprecation notes
+        fixer = PDBFixer(pdbfile=_io.StringIO(structure.to_pdb()))
+    return structure, fixer
 
 
 def prepare_system(source, mode: str = "replace", *, forcefield=None,
                    implicit_solvent: Optional[str] = DEFAULT_IMPLICIT, add_hydrogens: bool = True, pH: float = 7.0,
                    constraints="HBonds", hydrogen_mass=None, keep_14: bool = True, scale: float = 1.0,
-                   repair: bool = False, force_group: Optional[int] = 1, **madrax_options) -> PreparedSystem:
+                   repair: bool = False, force_group: Optional[int] = 1, **options) -> PreparedSystem:
     """From a structure to ``(topology, positions, system)`` with MadraX, in one call.
 
-    Steps: read ``source`` with PDBFixer; remove waters, ions and ligands (implicit solvent; they
-    are listed in a warning); add missing terminal atoms (OXT), and with ``repair=True`` also
-    missing heavy atoms and standard parents of nonstandard residues (never missing loops); add
-    missing hydrogens at ``pH`` with ``Modeller.addHydrogens`` (existing ones are kept); build the
-    System with :func:`create_system` (``mode``, ``forcefield``, ``constraints``, ...).
+    Steps: read and validate ``source`` (a PDB/mmCIF path, a :class:`~openmm_madrax.Structure`, an
+    object with ``.topology`` and ``.positions``, or ``(topology, positions)``) with
+    :func:`openmm_madrax.load` -- the rules and one-line errors of ``score``; ``altloc``,
+    ``drop_nonstandard``, ``chain_breaks``, ``model`` go there, and ``repair=True`` adds missing
+    heavy atoms and replaces modified residues (PDBFixer); waters, ions and ligands are dropped
+    (implicit solvent) with a warning that lists them.  Then add the terminal atoms (OXT) and the
+    hydrogens at ``pH`` (``Modeller.addHydrogens``) and build the System with :func:`create_system`
+    (``mode``, ``forcefield``, ``constraints``, ...); the other keywords go to :class:`MadraXForce`.
 
     Returns a :class:`PreparedSystem`: ``topology, positions, system = prepare_system(...)``; the
-    :class:`MadraXForce` for per-residue / per-channel readback is ``.madrax``.
+    :class:`MadraXForce` in the System (readback per residue / channel) is ``.madrax``.
     """
     from openmm import app
 
+    from ..errors import MadraXError
+
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    fixer = _input_model(source)
-    before = [f"{r.chain.id}:{r.name}{r.id}" for r in fixer.topology.residues()]
-    fixer.removeHeterogens(keepWater=False)
-    after = {f"{r.chain.id}:{r.name}{r.id}" for r in fixer.topology.residues()}
-    hetero = [label for label in before if label not in after]
-    if hetero:
-        from ..structure import MadraXWarning
-
-        shown = ", ".join(hetero[:8]) + (f", ... ({len(hetero)} in all)" if len(hetero) > 8 else "")
-        warnings.warn(f"prepare_system: removed {len(hetero)} water/ligand/ion residue(s) (implicit solvent): "
-                      f"{shown}", MadraXWarning, stacklevel=2)
-    fixer.missingResidues = {}
-    if repair:
-        fixer.findNonstandardResidues()
-        fixer.replaceNonstandardResidues()
-    fixer.findMissingAtoms()
-    if not repair:
-        if fixer.missingAtoms:
-            from ..errors import StructureError
-
-            miss = [f"{r.chain.id}:{r.name}{r.id} ({' '.join(a.name for a in atoms)})"
-                    for r, atoms in fixer.missingAtoms.items()]
-            raise StructureError(f"{len(miss)} residue(s) miss heavy atoms: {', '.join(miss[:8])}; "
-                                 "use repair=True (CLI --repair) to add them with PDBFixer")
-    fixer.addMissingAtoms()
-    ff = _forcefield(forcefield, mode, implicit_solvent)
-    modeller = app.Modeller(fixer.topology, fixer.positions)
-    if add_hydrogens:
-        modeller.addHydrogens(ff, pH=pH)
+    load_options = {k: options.pop(k) for k in _LOAD_OPTIONS if k in options}
+    structure, fixer = _validated_model(source, repair, load_options)
+    try:
+        fixer.missingResidues = {}
+        fixer.findMissingAtoms()
+        fixer.missingAtoms = {}  # complete after validation/repair: only terminal atoms (OXT) are added
+        fixer.addMissingAtoms()
+        ff = _forcefield(forcefield, mode, implicit_solvent)
+        modeller = app.Modeller(fixer.topology, fixer.positions)
+        if add_hydrogens:
+            modeller.addHydrogens(ff, pH=pH)
+    except Exception as exc:  # OpenMM/PDBFixer failures on validated input: one line, not a traceback
+        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+        raise MadraXError(f"{structure.name}: cannot prepare the OpenMM model ({type(exc).__name__}: {last})") from exc
     system, madrax = create_system(modeller.topology, modeller.positions, mode=mode, forcefield=ff,
                                    implicit_solvent=implicit_solvent, constraints=constraints,
                                    hydrogen_mass=hydrogen_mass, keep_14=keep_14, scale=scale,
-                                   force_group=force_group, **madrax_options)
+                                   force_group=force_group, **options)
     return PreparedSystem(modeller.topology, modeller.positions, system, madrax, mode)
 
 

@@ -1,4 +1,4 @@
-"""Benchmark suite: ``python -m openmm_madrax.bench [--systems ...] [--threads 2] [--json out.json]``.
+"""Benchmark suite: ``python benchmarks/bench.py [--systems ...] [--threads 2] [--json out.json]``.
 
 For every system, measured in its own subprocess (so the peak resident memory is that of one
 system), on the same machine in the same run:
@@ -36,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("OPENMM_MADRAX_SHARED", ROOT.parent / "shared"))
-BUNDLED = Path(__file__).resolve().parent / "data" / "1ubi.pdb"
+BUNDLED = ROOT / "openmm_madrax" / "data" / "1ubi.pdb"
 
 #: name -> dict(path, load options, md: OpenMM MD/GBn2 figures measured, tile: target heavy atoms of a tiled system)
 SYSTEMS = {
@@ -76,7 +76,7 @@ def tiled_structure(structure, target_atoms: int, spacing: float = 12.0):
     import numpy as np
     from openmm import app, unit
 
-    from . import load
+    from openmm_madrax import load
 
     n_copies = max(1, -(-target_atoms // structure.n_atoms))
     xyz = structure.coords - structure.coords.min(0)
@@ -105,7 +105,7 @@ def tiled_structure(structure, target_atoms: int, spacing: float = 12.0):
 def measure_energy(structure, dtype: str, smooth: bool, repeats: int) -> dict:
     import torch
 
-    from . import energy_module
+    from openmm_madrax import energy_module
 
     t0 = time.perf_counter()
     module = energy_module(structure, smooth=smooth, dtype=dtype)
@@ -134,7 +134,7 @@ def measure_openmm(path: str, load_kwargs: dict, threads: int, precision: str, s
     import openmm
     from openmm import app, unit
 
-    from .openmm import prepare_system
+    from openmm_madrax.openmm import prepare_system
 
     prepared = prepare_system(path, mode="replace", precision=precision, repair=bool(load_kwargs.get("repair")))
     topology, positions, system = prepared
@@ -153,9 +153,9 @@ def measure_openmm(path: str, load_kwargs: dict, threads: int, precision: str, s
         if topology.getNumAtoms() <= 5000:  # a few iterations take minutes for GBn2 on 20k+ atoms
             openmm.LocalEnergyMinimizer.minimize(context, 10.0, 10)
         context.setVelocitiesToTemperature(300 * unit.kelvin, 7)
-        out[f"{tag}_ms_force"] = 1e3 * _median_time(lambda: context.getState(getForces=True, getEnergy=True),
+        out[f"{tag}_ms_force"] = 1e3 * _median_time(lambda c=context: c.getState(getForces=True, getEnergy=True),
                                                     repeats)
-        out[f"{tag}_ms_step"] = 1e3 * _median_time(lambda: integrator.step(steps), repeats) / steps
+        out[f"{tag}_ms_step"] = 1e3 * _median_time(lambda i=integrator: i.step(steps), repeats) / steps
         e = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
         out[f"{tag}_finite"] = bool(np.isfinite(e))
         del context, integrator
@@ -166,7 +166,7 @@ def measure_batch(n_frames: int, dtype: str, exact: bool) -> dict:
     """Frames/s of batched scoring of a synthetic ubiquitin trajectory (thermal-size noise)."""
     import numpy as np
 
-    from . import load, score_frames
+    from openmm_madrax import load, score_frames
 
     s = load(str(BUNDLED), quiet=True)
     rng = np.random.default_rng(0)
@@ -188,7 +188,7 @@ def _child(args) -> int:
     if spec is None:
         res = measure_batch(args.frames, args.dtype, args.exact)
     else:
-        from . import load
+        from openmm_madrax import load
 
         s = load(spec["path"], quiet=True, **spec["load"])
         if spec.get("tile"):
@@ -210,7 +210,7 @@ def run_all(args):
         if not os.path.exists(spec["path"]):
             print(f"# skipping {name}: {spec['path']} not found (needs ../shared)", file=sys.stderr)
             continue
-        cmd = [sys.executable, "-m", "openmm_madrax.bench", "--child", name, "--dtype", args.dtype,
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--dtype", args.dtype,
                "--repeats", str(args.repeats), "--threads", str(args.threads), "--steps", str(args.steps)]
         cmd += (["--exact"] if args.exact else []) + (["--no-md"] if args.no_md else [])
         t0 = time.perf_counter()
@@ -227,7 +227,7 @@ def run_all(args):
         rows.append(row)
         print(_format_row(row), flush=True)
     if args.batch:
-        cmd = [sys.executable, "-m", "openmm_madrax.bench", "--child", "batch", "--frames", str(args.frames),
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "batch", "--frames", str(args.frames),
                "--dtype", args.dtype, "--threads", str(args.threads)] + (["--exact"] if args.exact else [])
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode == 0:
@@ -256,7 +256,7 @@ def _format_row(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m openmm_madrax.bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python benchmarks/bench.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--systems", nargs="+", default=DEFAULT, choices=list(SYSTEMS))
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])

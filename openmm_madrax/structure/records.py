@@ -1,8 +1,8 @@
 """Readers that turn structure files and OpenMM / mdtraj objects into flat atom records.
 
 All readers produce the same thing, a :class:`ReadResult` holding a list of :class:`AtomRecord`
-(coordinates in Angstrom), so that every validation rule of :mod:`openmm_madrax.structure` is
-written once.  PDB and PDBx/mmCIF files are parsed here (not through OpenMM's readers) because
+(coordinates in Angstrom), so that every validation rule of :mod:`openmm_madrax.structure.prepare`
+is written once.  PDB and PDBx/mmCIF files are parsed here (not through OpenMM's readers) because
 the preparation step needs what those readers hide: alternate-location letters, HETATM flags,
 model numbers, MODRES records and line numbers for error messages.
 
@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import StructureError
+from ..errors import StructureError
+from ..residues import STANDARD, VARIANTS
 
 
 @dataclass
@@ -478,16 +479,8 @@ def read_pdb_text(text: str, source: str = "PDB text") -> ReadResult:
 # ----------------------------------------------------------------------------------------------
 # OpenMM / mdtraj objects
 
-_STANDARD_LIKE = None
-
-
-def _protein_like_names():
-    global _STANDARD_LIKE
-    if _STANDARD_LIKE is None:
-        from .structure import STANDARD, VARIANTS
-
-        _STANDARD_LIKE = frozenset(STANDARD) | frozenset(VARIANTS)
-    return _STANDARD_LIKE
+#: residue names read as amino acids in topologies (which have no HETATM flag)
+_PROTEIN_LIKE = frozenset(STANDARD) | frozenset(VARIANTS)
 
 
 def _hetero_flags(residues, bonds) -> Dict[int, bool]:
@@ -503,7 +496,7 @@ def _hetero_flags(residues, bonds) -> Dict[int, bool]:
             linked.add(id(r1))
             linked.add(id(r2))
     out = {}
-    std = _protein_like_names()
+    std = _PROTEIN_LIKE
     for res in residues:
         names = {a.name for a in (res.atoms() if callable(res.atoms) else res.atoms)}
         protein = res.name.upper() in std or {"N", "CA", "C"} <= names or id(res) in linked
@@ -577,3 +570,39 @@ def _positions_to_angstrom(positions, n_atoms: int):
     if arr.size != 3 * n_atoms:
         raise StructureError(f"positions hold {arr.size / 3:g} atoms but the topology has {n_atoms}")
     return arr.reshape(-1, 3)
+
+
+# ----------------------------------------------------------------------------------------------
+# residues of records
+
+
+@dataclass
+class ResidueGroup:
+    """The records of one input residue (chain, number, insertion code) while it is being prepared."""
+
+    key: tuple
+    records: List[AtomRecord]
+    index: int = 0  # position in the input
+    label: str = ""  # chain:NAMEnumber, for messages
+    input_name: str = ""  # residue name in the input
+    atoms: Optional[List[AtomRecord]] = None  # canonical heavy atoms (protein residues)
+    parent: str = ""  # standard residue name (protein residues)
+
+    @property
+    def first_line(self) -> int:
+        return self.records[0].line
+
+
+def group_residues(records: Sequence[AtomRecord]) -> List[ResidueGroup]:
+    """Records grouped by residue (chain key, number, insertion code), in order of first appearance."""
+    groups: Dict[tuple, ResidueGroup] = {}
+    order: List[ResidueGroup] = []
+    for rec in records:
+        key = (rec.chain_key, rec.resseq, rec.icode)
+        g = groups.get(key)
+        if g is None:
+            g = ResidueGroup(key, [], index=len(order))
+            groups[key] = g
+            order.append(g)
+        g.records.append(rec)
+    return order
