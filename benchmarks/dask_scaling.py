@@ -13,7 +13,9 @@ worker) / T(N workers) within one repeat; the table gives the median over repeat
 worker: peak resident set size (ru_maxrss) of each worker process after the run, and its unique set
 size (USS: without the shared libraries, which N workers on one node share).  "CPU share": CPU
 seconds / wall seconds of the tasks; below 1 they waited for a core (other jobs on the machine).
-The LLPS part (200 proteins) runs when ``openmm_madrax.llps`` is importable; otherwise it says so.
+The LLPS part (``--llps-items`` proteins, a seeded sample of ../shared/data/llps/ppmc_train.tsv,
+physics cache off) runs when ``openmm_madrax.llps`` is importable, otherwise it says so; without
+shipped weights it times an UNTRAINED 5-model ensemble of the same architecture (cost only).
 
 ``cost``: serial per-mutant cost (median) and the one-off set-up of a ~300-residue protein
 (default 2TS1, 317 residues, from ../shared/data/ddg_train/pdbs), for the projection of a full
@@ -136,22 +138,78 @@ def scaling(args) -> dict:
                   f"load {_load_avg()}", flush=True)
         res["repeats"].append(row)
     res["load_after"] = _load_avg()
-    res.update(_llps_scaling(args))
     _summary(res, modes)
     return res
 
 
+def scaling_all(args) -> dict:
+    res = scaling(args) if args.items else {}
+    if args.llps_items:
+        res.update(_llps_scaling(args))
+    return res
+
+
+PPMC = ROOT.parent / "shared" / "data" / "llps" / "ppmc_train.tsv"
+
+
+def _llps_items(n: int, seed: int = 0):
+    """``n`` proteins drawn (seeded) from ../shared/data/llps/ppmc_train.tsv, as batch items."""
+    import hashlib
+
+    import pandas as pd
+
+    df = pd.read_csv(PPMC, sep="\t").sample(n=n, random_state=seed)
+    items = []
+    for acc, seq in zip(df["UniProt.Acc"], df["Full.seq"]):
+        digest = hashlib.sha256(seq.encode()).hexdigest()[:16]
+        items.append({"item_id": f"{acc}#{digest}", "name": acc, "sequence": seq, "labels": {"id": acc}})
+    return items, df["Full.seq"].str.len()
+
+
 def _llps_scaling(args) -> dict:
+    """LLPS prediction of ``--llps-items`` proteins, serial / 1 / 2 workers, physics cache off.  Uses the
+    shipped weights when they exist, else an UNTRAINED 5-model ensemble saved to benchmarks/out (same
+    architecture and cost; its outputs are not predictions and are not reported)."""
     try:
         import openmm_madrax.llps  # noqa: F401
-        from openmm_madrax.batch.tasks import TASKS
+        from openmm_madrax.llps import LLPSNet, LLPSPredictor
+        from openmm_madrax.llps.predictor import WEIGHTS_FILE
     except ImportError:
         print("# LLPS: openmm_madrax.llps is not in this checkout (branch wip-llps); not measured")
         return {"llps": "not available: openmm_madrax.llps is not importable in this checkout"}
-    if "llps" not in TASKS:
-        print("# LLPS: no 'llps' batch task wired yet; not measured")
-        return {"llps": "not available: no 'llps' batch task"}
-    return {"llps": "see llps_scaling()"}  # pragma: no cover - replaced when the task exists
+    if not PPMC.exists():
+        return {"llps": f"not measured: {PPMC} not there"}
+    import torch
+
+    weights, label = WEIGHTS_FILE, "shipped weights"
+    if not WEIGHTS_FILE.exists():
+        weights = OUT / "llps_untrained_5models.pt"
+        torch.manual_seed(0)
+        LLPSPredictor([LLPSNet() for _ in range(5)], cache=False).save(weights)
+        label = "UNTRAINED 5-model ensemble (timing only; no shipped weights yet)"
+    items, lengths = _llps_items(args.llps_items)
+    opts = {"weights": str(weights), "cache": False}
+    out = {"task": f"LLPS prediction of {len(items)} PPMC proteins (seeded sample; length median "
+                   f"{int(lengths.median())}, mean {lengths.mean():.0f}, max {lengths.max()}), {label}, physics cache off",
+           "repeats": [], "load_before": _load_avg(), "cpus": os.cpu_count(), "mean_length": float(lengths.mean())}
+    print(f"# {out['task']}; load average before {out['load_before']}", flush=True)
+    modes = [0] + list(args.workers)
+    for rep in range(args.repeats):
+        row = {}
+        for w in modes:
+            wall, df, rss, uss = _run_once("llps", items, opts, w)
+            n_ok = int((df["status"] == "ok").sum())
+            row[str(w)] = {"wall_s": wall, "ok": n_ok, "peak_rss_mib": rss, "uss_mib": uss,
+                           "item_s_median": float(df["seconds"].median()),
+                           "item_s_mean": float(df["seconds"].mean()),
+                           "cpu_share": float(df["cpu_seconds"].sum() / df["seconds"].sum())}
+            print(f"llps repeat {rep}: {'serial' if w == 0 else f'{w} worker(s)'}: {wall:.1f} s, {n_ok}/{len(items)} ok, "
+                  f"per protein {row[str(w)]['item_s_mean']:.2f} s (mean), CPU share {row[str(w)]['cpu_share']:.2f}, "
+                  f"peak RSS/worker {', '.join(f'{x:.0f}' for x in rss)} MiB; load {_load_avg()}", flush=True)
+        out["repeats"].append(row)
+    out["load_after"] = _load_avg()
+    _summary(out, modes)
+    return {"llps": out}
 
 
 def _summary(res, modes):
@@ -266,6 +324,7 @@ def main() -> None:
     a.add_argument("--protocol", choices=["default", "fast"], default="fast")
     a.add_argument("--repeats", type=int, default=3)
     a.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    a.add_argument("--llps-items", type=int, default=200, help="proteins for the LLPS part (0: skip it)")
     b = sub.add_parser("cost")
     b.add_argument("--pdb", default=None)
     b.add_argument("--items", type=int, default=8)
@@ -277,7 +336,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.cmd == "project":
         return project(args)
-    res = scaling(args) if args.cmd == "scaling" else cost(args)
+    res = scaling_all(args) if args.cmd == "scaling" else cost(args)
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(path.read_text()) if path.exists() else {}

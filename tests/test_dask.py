@@ -265,3 +265,19 @@ def test_scan_through_external_scheduler(tmp_path, serial):
         _stop(procs)
         log.close()
     assert all(p.poll() is not None for p in procs)
+
+
+def test_llps_on_cluster_equals_serial(client, tmp_path):
+    llps = pytest.importorskip("openmm_madrax.llps", reason="openmm_madrax.llps (branch wip-llps) not merged yet")
+    import torch
+
+    from openmm_madrax.batch import llps_batch
+
+    w = tmp_path / "untrained.pt"  # UNTRAINED: this checks the plumbing, not predictions
+    torch.manual_seed(0)
+    llps.LLPSPredictor([llps.LLPSNet()], cache=False).save(w)
+    seqs = {"a": "MSDNEGSQESQNGGSYGSGGYGGSQNSGYGG", "bad": "MKV123", "b": "MKVLAAGIVGLLLAGCSSKEEKPAETTEEAK"}
+    on = llps_batch(seqs, weights=str(w), cache=False, client=client, progress=False)
+    off = llps_batch(seqs, weights=str(w), cache=False, progress=False)
+    assert list(on["status"]) == list(off["status"]) == ["ok", "error", "ok"]
+    np.testing.assert_allclose(on["p_driver"].to_numpy(float), off["p_driver"].to_numpy(float), atol=1e-9)

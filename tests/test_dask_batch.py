@@ -202,3 +202,36 @@ def test_items_of_a_group_share_one_task():
     items = [{"item_id": "a", "group": "A:3"}, {"item_id": "b"}, {"item_id": "c", "group": "A:3"},
              {"item_id": "d", "group": "A:4"}, {"item_id": "e", "group": None}]
     assert [[i["item_id"] for i in g] for g in _groups(items)] == [["a", "c"], ["b"], ["d"], ["e"]]
+
+
+@pytest.fixture(scope="module")
+def untrained_llps_weights(tmp_path_factory):
+    """An UNTRAINED one-model LLPS predictor: these tests check the batch plumbing, not predictions."""
+    llps = pytest.importorskip("openmm_madrax.llps", reason="openmm_madrax.llps (branch wip-llps) not merged yet")
+    import torch
+
+    path = tmp_path_factory.mktemp("llps") / "untrained.pt"
+    torch.manual_seed(0)
+    llps.LLPSPredictor([llps.LLPSNet()], cache=False).save(path)
+    return str(path)
+
+
+LLPS_SEQS = {"a": "MSDNEGSQESQNGGSYGSGGYGGSQNSGYGGSRGGSGGYGQDSSSMSSGGG", "bad": "MKV123",
+             "b": "MKVLAAGIVGLLLAGCSSKEEKPAETTEEAK"}
+
+
+def test_llps_batch_equals_the_predictor(untrained_llps_weights, tmp_path):
+    from openmm_madrax.batch import llps_batch
+    from openmm_madrax.llps import LLPSPredictor
+
+    df = llps_batch(LLPS_SEQS, weights=untrained_llps_weights, cache=False, progress=False,
+                    store=tmp_path / "l.parquet")
+    ref = quiet(LLPSPredictor.load(untrained_llps_weights, cache=False).predict, LLPS_SEQS, progress=False,
+                errors="ignore")
+    assert list(df["id"]) == list(ref["id"]) == ["a", "bad", "b"]
+    assert list(df["status"]) == ["ok", "error", "ok"] and "bad" in df.loc[1, "error"]
+    for c in ("length", "p_driver", "p_client", "csat_uM"):
+        np.testing.assert_allclose(df[c].to_numpy(float), ref[c].to_numpy(float), atol=1e-9, err_msg=c)
+    again = llps_batch(LLPS_SEQS, weights=untrained_llps_weights, cache=False, progress=False,
+                       store=tmp_path / "l.parquet", resume=True)
+    assert again.attrs["stats"].n_run == 0

@@ -8,7 +8,7 @@
 * :mod:`~openmm_madrax.batch.store`: the Parquet result directory (``--resume``).
 * :mod:`~openmm_madrax.batch.scan`: deep mutational scan and its heat map.
 * :mod:`~openmm_madrax.batch.workflows`: the Python API (:func:`ddg_batch`, :func:`scan`,
-  :func:`score_batch`, :func:`features_batch`).
+  :func:`score_batch`, :func:`features_batch`, :func:`llps_batch`).
 
 Dask (``pip install 'openmm-madrax[dask]'``) is imported only when a cluster is used; without one
 everything runs in this process.
@@ -19,7 +19,7 @@ from .runner import RunStats, open_client, run_items
 from .scan import plot_scan, scan_mutants
 from .store import ResultStore, read_results
 from .tasks import file_ref, run_item
-from .workflows import ddg_batch, features_batch, read_trajectory_list, scan, score_batch
+from .workflows import ddg_batch, features_batch, llps_batch, read_trajectory_list, scan, score_batch
 
-__all__ = ["ResultStore", "RunStats", "ddg_batch", "features_batch", "file_ref", "open_client", "plot_scan",
+__all__ = ["ResultStore", "RunStats", "ddg_batch", "features_batch", "file_ref", "llps_batch", "open_client", "plot_scan",
            "read_results", "read_trajectory_list", "run_item", "run_items", "scan", "scan_mutants", "score_batch"]

@@ -207,3 +207,24 @@ def run_features(args) -> int:
     n_bad = _report_failures(df, "name")
     print(f"openmm-madrax: {summarize(df)}; per-protein vectors in {args.output}", file=sys.stderr)
     return 0 if n_bad == 0 else 1
+
+
+# ----------------------------------------------------------------------------------------------
+# llps predict (wired into commands/llps.py once openmm_madrax.llps is merged: see docs/dask.md)
+
+
+def run_llps(args) -> int:
+    """``openmm-madrax llps predict INPUT -o OUT.csv`` with --workers/--scheduler/--store/--resume."""
+    from .workflows import llps_batch, summarize
+
+    if getattr(args, "plot", None) or getattr(args, "residues", None):
+        raise MadraXError("--plot/--residues (per-protein files) are not written by batch runs; run without "
+                          "--workers/--scheduler/--store/--resume for them")
+    cache = False if (args.cache or "").lower() == "none" else args.cache
+    run = run_options(args, threads=getattr(args, "threads", 1) or 1)
+    with _resume_hint(run):
+        df = llps_batch(args.input, weights=args.weights, cache=cache, **run)
+    _csv_frame(df).to_csv(args.output, index=False, float_format="%.6g")
+    n_bad = _report_failures(df, "id")
+    print(f"openmm-madrax: {summarize(df)}; predictions in {args.output}", file=sys.stderr)
+    return 0 if n_bad == 0 else 1

@@ -14,7 +14,8 @@ batch started is an error, not a silently different result.
 Task kinds: ``score`` (one structure: total and per-channel MadraX energy), ``ddg`` (one mutant
 of one structure, through :func:`openmm_madrax.ddg.ddg` with a cached
 :class:`~openmm_madrax.ddg.MutationModeller`), ``features`` (the per-protein feature vector of one
-trajectory, :func:`openmm_madrax.features.compute_features`).
+trajectory, :func:`openmm_madrax.features.compute_features`), ``llps`` (one protein sequence through
+the LLPS predictor, when :mod:`openmm_madrax.llps` is installed).
 """
 from __future__ import annotations
 
@@ -168,8 +169,23 @@ def _features(item: dict, options: dict) -> dict:
     return row
 
 
-# TODO(llps): "llps" (one protein: LLPSPredictor.load().predict(...)) once openmm_madrax.llps exists (wip-llps).
-TASKS: Dict[str, Callable[[dict, dict], dict]] = {"score": _score, "ddg": _ddg, "features": _features}
+def _llps(item: dict, options: dict) -> dict:
+    """One protein through the LLPS predictor (:func:`openmm_madrax.llps.predict_protein`, the predictor
+    loaded once per process by :func:`openmm_madrax.llps.cached_predictor`)."""
+    try:
+        from ..llps import Record, cached_predictor, predict_protein
+    except ImportError as exc:
+        raise MadraXError(f"the LLPS predictor (openmm_madrax.llps) is not in this installation ({exc})") from None
+    predictor = cached_predictor(options.get("weights"), options.get("cache"))
+    row, _ = predict_protein(predictor, Record(item["name"], item.get("sequence", ""), item.get("source", ""),
+                                               item.get("input_error", "")))
+    row = {k: _scalar(v) for k, v in row.items() if k != "seconds"}
+    if row.get("error"):
+        row["status"] = "error"
+    return row
+
+
+TASKS: Dict[str, Callable[[dict, dict], dict]] = {"score": _score, "ddg": _ddg, "features": _features, "llps": _llps}
 
 
 def _scalar(v):

@@ -241,6 +241,40 @@ def _ref_or_missing(path) -> dict:
         return {"path": str(Path(path).absolute()), "sha256": None, "name": Path(path).stem}
 
 
+# ----------------------------------------------------------------------------------------------
+# LLPS prediction of many proteins
+
+
+def llps_batch(inputs, *, weights=None, cache=None, **run) -> pd.DataFrame:
+    """LLPS predictions (:mod:`openmm_madrax.llps`) of many proteins, one task per protein.
+
+    ``inputs``: what :func:`openmm_madrax.llps.read_inputs` reads (FASTA / PDB / mmCIF file or folder,
+    sequences, ``{id: sequence}``); the sequences are read here and sent to the workers. ``weights``:
+    a weights file (default: the shipped ones); ``cache``: the physics cache folder (shared by the
+    workers; ``False`` disables it).  Columns: those of ``LLPSPredictor.predict`` (``id, length,
+    p_driver, p_client, csat_uM, ...``) and the batch columns; a record that cannot be predicted
+    gets its error row."""
+    import hashlib
+
+    try:
+        from ..llps import read_inputs
+        from ..llps.predictor import WEIGHTS_FILE
+    except ImportError as exc:
+        raise MadraXError(f"the LLPS predictor (openmm_madrax.llps) is not in this installation ({exc})") from None
+    records = read_inputs(inputs)
+    items = []
+    for rec in records:
+        digest = hashlib.sha256(str(rec.sequence).encode()).hexdigest()[:16]
+        items.append({"item_id": f"{rec.id}#{digest}", "name": rec.id, "sequence": rec.sequence,
+                      "source": rec.source, "input_error": rec.error, "labels": {"id": rec.id}})
+    wpath = Path(weights) if weights is not None else WEIGHTS_FILE
+    wref = file_ref(wpath) if wpath.exists() else {"path": str(wpath), "sha256": None}
+    opts = {"weights": None if weights is None else str(wpath), "cache": cache}
+    decide = {"weights_sha256": wref["sha256"]}
+    df = _execute("llps", items, opts, decide, desc=run.pop("desc", "llps"), **run)
+    return order_columns(df, ["id", "length", "p_driver", "p_client", "csat_uM", "status", "error"])
+
+
 def summarize(df: pd.DataFrame) -> str:
     stats = df.attrs.get("stats")
     n_bad = int((df["status"] != "ok").sum()) if "status" in df else 0
@@ -252,4 +286,4 @@ def summarize(df: pd.DataFrame) -> str:
     return text
 
 
-__all__ = ["ddg_batch", "scan", "score_batch", "features_batch", "read_trajectory_list", "summarize"]
+__all__ = ["ddg_batch", "scan", "score_batch", "features_batch", "llps_batch", "read_trajectory_list", "summarize"]
