@@ -130,6 +130,7 @@ def scaling(args) -> dict:
             row[str(w)] = {"wall_s": wall, "ok": n_ok, "peak_rss_mib": rss, "uss_mib": uss,
                            "item_s_median": float(df["seconds"].median()),
                            "cpu_share": float(df["cpu_seconds"].sum() / df["seconds"].sum()),
+                           "task_cpu_s": float(df["cpu_seconds"].sum()), "task_wall_s": float(df["seconds"].sum()),
                            "setup_s": float(df["setup_seconds"].sum())}
             print(f"repeat {rep}: {'serial' if w == 0 else f'{w} worker(s)'}: {wall:.1f} s, {n_ok}/{len(items)} ok, "
                   f"per item {row[str(w)]['item_s_median']:.2f} s (median), CPU share of the tasks "
@@ -202,7 +203,8 @@ def _llps_scaling(args) -> dict:
             row[str(w)] = {"wall_s": wall, "ok": n_ok, "peak_rss_mib": rss, "uss_mib": uss,
                            "item_s_median": float(df["seconds"].median()),
                            "item_s_mean": float(df["seconds"].mean()),
-                           "cpu_share": float(df["cpu_seconds"].sum() / df["seconds"].sum())}
+                           "cpu_share": float(df["cpu_seconds"].sum() / df["seconds"].sum()),
+                           "task_cpu_s": float(df["cpu_seconds"].sum()), "task_wall_s": float(df["seconds"].sum())}
             print(f"llps repeat {rep}: {'serial' if w == 0 else f'{w} worker(s)'}: {wall:.1f} s, {n_ok}/{len(items)} ok, "
                   f"per protein {row[str(w)]['item_s_mean']:.2f} s (mean), CPU share {row[str(w)]['cpu_share']:.2f}, "
                   f"peak RSS/worker {', '.join(f'{x:.0f}' for x in rss)} MiB; load {_load_avg()}", flush=True)
@@ -230,6 +232,20 @@ def _summary(res, modes):
         print(f"| {name} | {statistics.median(walls):.1f} | {sp} | {statistics.median(share):.2f} | "
               f"{statistics.median(rss):.0f} | {statistics.median(uss):.0f} |")
     print(f"load average before {res['load_before']}, after {res['load_after']} ({res['cpus']} CPUs)")
+    # On a loaded machine the wall ratio measures the other jobs as much as Dask.  An ESTIMATE for an idle
+    # machine from the same runs: busy_w = task wall / (w x run wall) is the fraction of worker time spent
+    # in tasks (scheduling gaps, set-up outside tasks); with a whole core each, a task takes its CPU time,
+    # so T_w(idle) ~ task CPU / (w x busy_w).  Not a measurement: it assumes the gaps scale with the load.
+    est = []
+    for r in res["repeats"]:
+        if "1" in r and "2" in r and "task_cpu_s" in r["1"]:
+            # T_idle = C / (w * busy) = C * T / S
+            t = {w: r[w]["task_cpu_s"] * r[w]["wall_s"] / r[w]["task_wall_s"] for w in ("1", "2")}
+            est.append(t["1"] / t["2"])
+    if est:
+        print(f"ESTIMATED idle-machine speed-up 1 -> 2 workers from CPU time (not measured): "
+              f"{statistics.median(est):.2f}x ({', '.join(f'{x:.2f}' for x in est)})")
+        res["estimated_idle_speedup_2"] = est
 
 
 def cost(args) -> dict:
