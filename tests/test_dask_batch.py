@@ -202,6 +202,12 @@ def test_items_of_a_group_share_one_task():
     items = [{"item_id": "a", "group": "A:3"}, {"item_id": "b"}, {"item_id": "c", "group": "A:3"},
              {"item_id": "d", "group": "A:4"}, {"item_id": "e", "group": None}]
     assert [[i["item_id"] for i in g] for g in _groups(items)] == [["a", "c"], ["b"], ["d"], ["e"]]
+    # fewer tasks than workers: groups are split so that every worker has work
+    site = [{"item_id": str(k), "group": "A:3"} for k in range(19)]
+    assert [len(g) for g in _groups(site, min_tasks=1)] == [19]
+    assert [len(g) for g in _groups(site, min_tasks=2)] == [10, 9]
+    assert [len(g) for g in _groups(site[:3] + [{"item_id": "x", "group": "B:1"}], min_tasks=4)] == [2, 1, 1]
+    assert sum(len(g) for g in _groups(site, min_tasks=64)) == 19
 
 
 @pytest.fixture(scope="module")
