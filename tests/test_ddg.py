@@ -222,8 +222,11 @@ def test_cli(tmp_path, capsys):
     df = pd.read_csv(out)
     assert df["mutant"].tolist()[0] == "A:I3I" and len(df) == 4
     assert df["status"].tolist() == ["ok", "error", "ok", "error"]
-    err = capsys.readouterr().err
-    assert "B:I3V" in err and "A:Q2Z" in err
+    captured = capsys.readouterr()
+    assert "B:I3V" in captured.err and "A:Q2Z" in captured.err
+    # with -o the table still goes to the console, one line per mutant
+    table = captured.out.strip().splitlines()
+    assert table[0].split()[:2] == ["mutant", "ddg"] and len(table) == 5 and table[1].split()[0] == "A:I3I"
     rc = main(["ddg", str(UBI), "--no-progress"])
     assert rc == 2 and "no mutations" in capsys.readouterr().err
 

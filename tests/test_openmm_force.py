@@ -150,7 +150,7 @@ def test_model_file_and_force_groups_and_scale(peptide, tmp_path):
     half, _, _ = _state(system, pos, groups={1}, params={"madrax_scale": 0.5})
     assert half == pytest.approx(0.5 * e_mx, rel=1e-10)
     path = tmp_path / "madrax.pt"
-    mx = MadraXForce(top, pos, precision="double", model_file=str(path), force_group=7,
+    mx = MadraXForce(top, pos, backend="torch", precision="double", model_file=str(path), force_group=7,
                      channel_weights={"peptide_bond": 0.0})
     e7, _, _ = _state(_madrax_only(peptide, mx), pos, groups={7})
     assert path.stat().st_size > 0
@@ -288,7 +288,22 @@ def _cli_input() -> Path:
     return path if path.exists() else UBIQUITIN
 
 
-def test_cli_minimize(tmp_path):
+def _energy_numbers(line: str):
+    """(potential kJ/mol, MadraX force kcal/mol, MadraX exact kcal/mol) from a before/after line."""
+    import re
+
+    pot = float(re.search(r"potential (-?[\d.]+) kJ/mol", line).group(1))
+    force = float(re.search(r"MadraX force (-?[\d.]+) kcal/mol", line).group(1))
+    exact = float(re.search(r"MadraX exact (-?[\d.]+) kcal/mol \(as 'score'\)", line).group(1))
+    return pot, force, exact
+
+
+def test_cli_minimize(tmp_path, capsys):
+    """minimize prints comparable, labelled energies; the potential it minimises goes down, and its
+    'exact' number is the one 'score' gives for the same heavy atoms."""
+    import pandas as pd
+
+    from openmm_madrax import score
     from openmm_madrax.cli import main
 
     out = tmp_path / "min.pdb"
@@ -296,6 +311,15 @@ def test_cli_minimize(tmp_path):
     rc = _quiet(main, ["minimize", str(_cli_input()), "-o", str(out), "--max-iterations", "10",
                        "--scores", str(scores), "--platform", "CPU"])
     assert rc == 0
+    err = capsys.readouterr().err
+    before = _energy_numbers(next(line for line in err.splitlines() if line.startswith("before:")))
+    after = _energy_numbers(next(line for line in err.splitlines() if line.startswith("after:")))
+    assert after[0] < before[0]  # the potential the minimiser lowers
+    assert after[1] < before[1]  # ... and the MadraX energy of the force with it
+    assert "smooth-md surface, without peptide_bond" in err
+    exact_input = _quiet(score, str(_cli_input())).attrs["total"]
+    assert before[2] == pytest.approx(exact_input, abs=0.01)  # same heavy atoms, same number as score
+    assert pd.read_csv(scores)[list(CHANNELS)].values.sum() == pytest.approx(after[2], abs=0.01)
     pdb = app.PDBFile(str(out))
     assert any(a.element.symbol == "H" for a in pdb.topology.atoms())
     import pandas as pd
@@ -314,9 +338,12 @@ def test_cli_md_with_checkpoint_and_restart(tmp_path):
     chk = tmp_path / "state.chk"
     base = ["md", str(_cli_input()), "-o", str(traj), "--report-interval", "10", "--platform", "CPU",
             "--checkpoint", str(chk), "--seed", "3", "--no-progress"]
-    assert _quiet(main, base + ["--steps", "20", "--minimize-iterations", "10"]) == 0
+    plot = tmp_path / "md.png"
+    assert _quiet(main, base + ["--steps", "20", "--minimize-iterations", "10", "--plot", str(plot)]) == 0
     energies = pd.read_csv(tmp_path / "traj_energies.csv")
     assert list(energies["step"]) == [10, 20] and np.isfinite(energies[list(CHANNELS)].values).all()
+    assert np.isfinite(energies[["madrax_force_kcal", "madrax_exact_kcal"]].values).all()
+    assert plot.stat().st_size > 10_000
     assert chk.exists() and (tmp_path / "traj.log").exists()
     assert _quiet(main, base + ["--steps", "10", "--restart", str(chk)]) == 0
     energies = pd.read_csv(tmp_path / "traj_energies.csv")

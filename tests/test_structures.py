@@ -595,3 +595,11 @@ def test_cli_reports_errors_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "openmm-madrax: error:" in err and "A:GLN2 (line 9) lacks CA" in err
     assert "Traceback" not in err
+
+
+def test_structure_repr_is_one_line():
+    from helpers import UBIQUITIN, quiet
+
+    s = quiet(omx.load, UBIQUITIN)
+    text = repr(s)
+    assert "\n" not in text and len(text) < 120 and "76 residues" in text and "602 heavy atoms" in text

@@ -101,6 +101,8 @@ def run(args) -> int:
     if args.output:
         with open(args.output, "w") as fh:
             fh.write(text)
+        cols = [c for c in ("mutant", "ddg", "ddg_sd", "ddg_bind", "status") if c in df]
+        sys.stdout.write(df[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}") + "\n")
     else:
         sys.stdout.write(text)
     n_bad = int((df["status"] != "ok").sum())

@@ -10,9 +10,11 @@ DESCRIPTION = """Energy-minimise a protein with MadraX inside OpenMM (L-BFGS, Lo
 
 The input is prepared as for MD: waters and ligands removed, hydrogens added at pH 7, amber14
 bonded terms.  --mode replace (default): MadraX replaces all classical non-bonded terms;
---mode add: MadraX x --scale on top of amber14 + GBn2 implicit solvent.  The MadraX energy
-(kcal/mol, per channel) before and after goes to stderr; --scores writes the per-residue
-energies of the minimised structure as CSV."""
+--mode add: MadraX x --scale on top of amber14 + GBn2 implicit solvent.  Printed before and after:
+the total potential energy (kJ/mol; what the minimiser lowers), the MadraX energy the force adds
+(kcal/mol, on its smooth MD surface and with its channel weights) and the exact MadraX energy of
+the same heavy atoms (kcal/mol, the number 'openmm-madrax score' gives).  --scores writes the
+per-residue exact energies of the minimised structure as CSV."""
 
 
 def add_md_options(p) -> None:
@@ -29,8 +31,8 @@ def add_md_options(p) -> None:
                         "the amber bonded terms own that geometry and together they need a 1 fs time step")
     g.add_argument("--no-14", dest="keep_14", action="store_false",
                    help="replace mode: drop the scaled 1-4 Coulomb/LJ pairs the torsions were fitted with")
-    g.add_argument("--backend", choices=["torch", "python"], default="torch",
-                   help="TorchForce (default) or PythonForce")
+    g.add_argument("--backend", choices=["auto", "torch", "python"], default="auto",
+                   help="auto (default: TorchForce with a CUDA device, else PythonForce), torch or python")
     g.add_argument("--precision", choices=["single", "double"], default="single",
                    help="MadraX module precision (default single)")
     g.add_argument("--burial", choices=["madrax", "foldx"], default="madrax", help="burial normalisation")
@@ -61,6 +63,16 @@ def channel_line(series) -> str:
     return " ".join(f"{k}={v:.2f}" for k, v in series.items() if abs(v) > 5e-3)
 
 
+def energy_line(madrax, channels, potential_kj: float, exact_kcal: float) -> str:
+    """One comparable line: the total potential (what the minimiser lowers), the MadraX energy the
+    force adds (its surface and channel weights) and the exact MadraX energy (what ``score`` prints)."""
+    off = [c for c, w in zip(channels.index, madrax.channel_weights) if w == 0.0]
+    note = f", without {', '.join(off)}" if off else ""
+    return (f"potential {potential_kj:.1f} kJ/mol | MadraX force {madrax.force_energy_kcal(channels.values):.2f} "
+            f"kcal/mol ({channels.attrs.get('surface', 'force')} surface{note}) | MadraX exact "
+            f"{exact_kcal:.2f} kcal/mol (as 'score')")
+
+
 def add_arguments(p) -> None:
     p.add_argument("file", help="PDB or PDBx/mmCIF file")
     p.add_argument("-o", "--output", required=True, help="minimised structure (PDB or .cif), with hydrogens")
@@ -68,7 +80,9 @@ def add_arguments(p) -> None:
                    "(default 1000)")
     p.add_argument("--tolerance", type=float, default=10.0,
                    help="convergence: RMS force below this, kJ/mol/nm (default 10)")
-    p.add_argument("--scores", default=None, help="write the per-residue MadraX energies after minimisation (CSV)")
+    p.add_argument("--scores", default=None,
+                   help="write the per-residue MadraX energies after minimisation (CSV; exact surface, the columns "
+                        "of 'score')")
     add_md_options(p)
     add_structure_options(p)
 
@@ -90,13 +104,16 @@ def run(args) -> int:
           f"({madrax.structure.n_atoms} MadraX heavy atoms)", file=sys.stderr)
 
     def on_start(before, e0):
-        print(f"before: potential {e0:.1f} kJ/mol, MadraX {before.sum():.2f} kcal/mol ({channel_line(before)})",
+        print(f"before: {energy_line(madrax, before, e0, madrax.channel_energies(context, surface='exact').sum())}",
               file=sys.stderr)
 
     res = minimize(context, madrax, tolerance=args.tolerance, max_iterations=args.max_iterations, on_start=on_start)
-    print(f"after:  potential {res.potential_after_kj:.1f} kJ/mol, MadraX {res.after.sum():.2f} kcal/mol "
-          f"({channel_line(res.after)}) [{res.seconds:.1f} s]", file=sys.stderr)
+    exact_after = madrax.residue_energies(res.positions, surface="exact")
+    print(f"after:  {energy_line(madrax, res.after, res.potential_after_kj, exact_after.attrs['total'])} "
+          f"[{res.seconds:.1f} s]", file=sys.stderr)
+    print(f"        channels after (exact): {channel_line(exact_after[list(exact_after.columns[3:])].sum())}",
+          file=sys.stderr)
     write_structure(args.output, prepared.topology, res.positions)
     if args.scores:
-        madrax.residue_energies(res.positions).to_csv(args.scores, index=False, float_format="%.6f")
+        exact_after.to_csv(args.scores, index=False, float_format="%.6f")
     return 0

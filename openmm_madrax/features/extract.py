@@ -320,6 +320,23 @@ def _open_trajectory(traj, top, stride: int, chunk: int):
     return gen(), ", ".join(map(str, paths))
 
 
+def _frame_count(traj, stride: int) -> Optional[int]:
+    """Frames that will be read (after ``stride``), for the progress bar; None when unknown."""
+    if hasattr(traj, "n_frames"):
+        return len(range(0, traj.n_frames, stride))
+    import mdtraj as md
+
+    paths = [traj] if isinstance(traj, (str, os.PathLike)) else list(traj)
+    total = 0
+    for p in paths:
+        try:
+            with md.open(os.fspath(p)) as fh:
+                total += len(range(0, len(fh), stride))
+        except Exception:  # formats without a cheap frame count
+            return None
+    return total
+
+
 def compute_features(traj, top=None, *, stride: int = 1, structure: Optional[Structure] = None,
                      options: Optional[EnergyOptions] = None, burial: Optional[str] = None,
                      smooth: Optional[bool] = None, dtype=None, inter_chain: bool = True,
@@ -377,9 +394,7 @@ def compute_features(traj, top=None, *, stride: int = 1, structure: Optional[Str
                 if progress:
                     from tqdm.auto import tqdm
 
-                    total = None
-                    if hasattr(traj, "n_frames"):
-                        total = len(range(0, traj.n_frames, stride))
+                    total = _frame_count(traj, stride)
                     bar = tqdm(total=total, desc="features", unit="frame", file=sys.stderr, dynamic_ncols=True)
             xyz = np.asarray(c.xyz, dtype=np.float64)[:, structure.source_index, :] * 10.0
             if not np.isfinite(xyz).all():

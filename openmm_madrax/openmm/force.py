@@ -4,9 +4,11 @@
 
     system.addForce(MadraXForce(topology))
 
-Two back ends compute the same numbers; the object is an instance of the matching OpenMM class:
+Two back ends compute the same numbers; the object is an instance of the matching OpenMM class
+(``backend="auto"``, the default, takes ``"torch"`` when a CUDA device is available and ``"python"``
+otherwise, where the force sets torch's threads for every call, see ``torch_threads``):
 
-* ``backend="torch"`` (default): an ``openmmtorch.TorchForce`` running a TorchScript wrapper
+* ``backend="torch"``: an ``openmmtorch.TorchForce`` running a TorchScript wrapper
   (:class:`MadraXTorchModule`) that takes all particle positions, gathers the heavy atoms and
   returns the energy (forces by autograd inside OpenMM).  Serialisable; fastest.
 * ``backend="python"``: an ``openmm.PythonForce`` calling the same energy module from Python.
@@ -50,7 +52,20 @@ from .topology import positions_nm, restrict_to_particles, structure_from_topolo
 SCALE_PARAMETER = "madrax_scale"
 #: the name of the force (``force.getName()``), by which :func:`madrax_energies` finds it
 FORCE_NAME = "MadraX"
-BACKENDS = ("torch", "python")
+BACKENDS = ("auto", "torch", "python")
+#: readback surfaces: the force's own, or exact MadraX (as ``score``)
+SURFACES = ("force", "exact")
+
+
+def resolve_backend(backend: str) -> str:
+    """``"torch"`` or ``"python"``; ``"auto"`` is torch with a CUDA device, python on CPU (where the
+    PythonForce runs the energy with the force's own torch thread count, which a TorchForce cannot:
+    openmm-torch runs it under torch's process-wide setting)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    if backend == "auto":
+        return "torch" if torch.cuda.is_available() else "python"
+    return backend
 #: keyword arguments of MadraXForce that are energy options (the rest go to ``load``)
 _ENERGY_KEYS = frozenset(f.name for f in dataclasses.fields(EnergyOptions)) | {"dtype"}
 #: an exploded simulation (|x| >= 10 um) is stopped with a clear error instead of NaN forces
@@ -234,7 +249,8 @@ class MadraXForce:
         ``hbond_tau``.  ``EnergyOptions.md(smoothing=1, hbond_tau=0.02)`` is the scoring surface
         (then use <= 1 fs and expect heating).
     backend
-        ``"torch"`` (``openmmtorch.TorchForce``, default) or ``"python"`` (``openmm.PythonForce``).
+        ``"auto"`` (default: ``"torch"`` with a CUDA device, else ``"python"``), ``"torch"``
+        (``openmmtorch.TorchForce``) or ``"python"`` (``openmm.PythonForce``).
     scale
         default value of the global parameter ``madrax_scale`` multiplying the energy.
     force_group
@@ -251,8 +267,9 @@ class MadraXForce:
         torch backend: also save the TorchScript model to this file.
     torch_threads
         torch intra-op threads of the python backend and of readback (default 1, or the environment
-        variable ``OPENMM_MADRAX_TORCH_THREADS``); set per call and restored.  The torch backend
-        runs inside openmm-torch with torch's process setting: see docs/openmm.md ("Threads").
+        variable ``OPENMM_MADRAX_TORCH_THREADS``); set per call and restored.  A TorchForce runs
+        inside openmm-torch under torch's process-wide setting: wrap your own ``step`` calls in
+        ``with force.threads():`` (the project's runner does), see docs/openmm.md ("Threads").
     atoms
         particle indices MadraX applies to (default: every heavy atom of a standard residue); whole
         residues only (the MadraX region of a mixed system, :mod:`openmm_madrax.openmm.mlpotential`).
@@ -260,11 +277,11 @@ class MadraXForce:
         passed to :func:`openmm_madrax.load` (``drop_nonstandard``, ``altloc``, ``chain_breaks``).
     """
 
-    def __new__(cls, topology=None, positions=None, *, backend: str = "torch", **kwargs):
+    def __new__(cls, topology=None, positions=None, *, backend: str = "auto", **kwargs):
         if cls is MadraXForce:
-            if backend not in BACKENDS:
-                raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
-            cls = _torch_force_class() if backend == "torch" else _python_force_class()
+            if backend == "auto" and (kwargs.get("model_file") or kwargs.get("cuda_graphs")):
+                backend = "torch"  # options only a TorchForce has
+            cls = _torch_force_class() if resolve_backend(backend) == "torch" else _python_force_class()
         return object.__new__(cls)
 
     # -- set-up shared by both back ends ------------------------------------------------------
@@ -337,6 +354,11 @@ class MadraXForce:
     def torch_threads(self) -> int:
         return self._madrax["torch_threads"]
 
+    def threads(self):
+        """Context manager: torch intra-op threads = ``torch_threads`` while the block runs (for the
+        torch backend in your own simulation loop: ``with force.threads(): simulation.step(n)``)."""
+        return torch_threads(self.torch_threads)
+
     def describe(self) -> str:
         """One line: atoms, residues, backend, precision, surface, scale and non-unit channel weights."""
         off = {c: float(w) for c, w in zip(CHANNELS, self._madrax["channel_weights"]) if w != 1.0}
@@ -350,47 +372,67 @@ class MadraXForce:
         return self.describe()
 
     # -- energy modules ---------------------------------------------------------------------
-    def energy_module(self, precision: Optional[str] = None) -> nn.Module:
-        """The (eager) :class:`MadraXEnergy` of the heavy atoms (Angstrom -> kcal/mol), cached per precision."""
-        opts = self.options if precision is None else self.options.replace(precision=precision_name(precision))
+    def energy_module(self, precision: Optional[str] = None, surface: str = "force") -> nn.Module:
+        """The (eager) :class:`MadraXEnergy` of the heavy atoms (Angstrom -> kcal/mol), cached.
+
+        ``surface="force"``: the force's own options (what MD and minimisation feel);
+        ``surface="exact"``: exact MadraX, the surface of ``openmm-madrax score`` (comparable numbers)."""
+        if surface not in SURFACES:
+            raise ValueError(f"surface must be one of {SURFACES}, not {surface!r}")
+        opts = self.options if surface == "force" else EnergyOptions.scoring(burial=self.options.burial,
+                                                                             torsions=self.options.torsions)
+        if precision is not None:
+            opts = opts.replace(precision=precision_name(precision))
+        key = (surface, opts.precision)
         cache = self._madrax["modules"]
-        if opts.precision not in cache:
-            cache[opts.precision] = energy_module(self.structure, opts)
-        return cache[opts.precision]
+        if key not in cache:
+            cache[key] = energy_module(self.structure, opts)
+        return cache[key]
+
+    def _surface_label(self, surface: str) -> str:
+        return self.options.surface if surface == "force" else "exact"
 
     # -- readback -----------------------------------------------------------------------------
-    def _residue_matrix(self, source, precision: Optional[str] = None) -> np.ndarray:
+    def _residue_matrix(self, source, precision: Optional[str] = None, surface: str = "force") -> np.ndarray:
         pos = positions_nm(source, self.n_particles)
-        module = self.energy_module(precision or "double")
+        module = self.energy_module(precision or "double", surface)
         x = torch.as_tensor(pos[self.heavy_index] * NM_TO_ANGSTROM, dtype=module.radius.dtype)
         with torch.no_grad(), torch_threads(self.torch_threads):
             return module(x).double().numpy()
 
-    def residue_energies(self, source, precision: Optional[str] = None):
-        """Per-residue MadraX energies (kcal/mol, unscaled) of a State / Context / positions (nm),
-        on the force's energy surface.
+    def residue_energies(self, source, precision: Optional[str] = None, surface: str = "force"):
+        """Per-residue MadraX energies (kcal/mol, unscaled, all 11 channels) of a State / Context /
+        positions (nm).
 
-        A pandas DataFrame with the columns of :func:`openmm_madrax.residue_frame` (chain, resnum,
-        resname and the 11 channels); ``df.attrs["total"]`` is the total in kcal/mol,
-        ``df.attrs["surface"]`` the energy surface.  Computed in float64 unless ``precision="single"``.
+        ``surface="force"`` (default): the force's energy surface (smooth MD setting); ``"exact"``:
+        exact MadraX, the numbers ``openmm-madrax score`` prints for the same heavy atoms.  A pandas
+        DataFrame with the columns of :func:`openmm_madrax.residue_frame` (chain, resnum, resname and
+        the 11 channels); ``df.attrs["total"]`` is the total in kcal/mol, ``df.attrs["surface"]``
+        names the surface.  Computed in float64 unless ``precision="single"``.
         """
         from ..scoring import residue_frame
 
-        e = self._residue_matrix(source, precision)
+        e = self._residue_matrix(source, precision, surface)
         df = residue_frame(self.structure, e)
         df.attrs["total"] = float(e.sum())
         df.attrs["unit"] = "kcal/mol"
-        df.attrs["surface"] = self.options.surface
+        df.attrs["surface"] = self._surface_label(surface)
         return df
 
-    def channel_energies(self, source, precision: Optional[str] = None):
-        """Per-channel MadraX totals (kcal/mol, unscaled) as a pandas Series indexed by channel."""
+    def channel_energies(self, source, precision: Optional[str] = None, surface: str = "force"):
+        """Per-channel MadraX totals (kcal/mol, unscaled) as a pandas Series indexed by channel
+        (``surface`` as in :meth:`residue_energies`)."""
         import pandas as pd
 
-        e = self._residue_matrix(source, precision)
+        e = self._residue_matrix(source, precision, surface)
         s = pd.Series(e.sum(axis=0), index=list(CHANNELS), name="kcal/mol")
-        s.attrs["surface"] = self.options.surface
+        s.attrs["surface"] = self._surface_label(surface)
         return s
+
+    def force_energy_kcal(self, channels) -> float:
+        """The MadraX energy the force adds (kcal/mol, unscaled) from per-channel totals on the force
+        surface (:meth:`channel_energies`): channels x ``channel_weights``."""
+        return float(np.asarray(channels, dtype=np.float64) @ self._madrax["channel_weights"])
 
     def energy(self, source, precision: Optional[str] = None) -> float:
         """What the force contributes, kJ/mol: channels x ``channel_weights``, x ``scale``."""
@@ -423,8 +465,9 @@ def _python_force_class():
         def __init__(self, topology, positions=None, *, backend: str = "python",
                      options: Optional[EnergyOptions] = None, scale: float = 1.0, force_group: Optional[int] = None,
                      channel_weights=None, torch_threads: Optional[int] = None, name: str = FORCE_NAME, **kwargs):
-            kwargs.pop("cuda_graphs", None)
-            kwargs.pop("model_file", None)
+            for key in ("cuda_graphs", "model_file"):
+                if kwargs.pop(key, None):
+                    raise ValueError(f"{key} applies to backend='torch' (a TorchForce), not to backend='python'")
             self._setup(topology, positions, "python", options, scale, force_group, channel_weights, torch_threads,
                         kwargs)
             m = self._madrax
