@@ -115,15 +115,15 @@ def open_client(workers=None, scheduler: Optional[str] = None, *, threads: int =
         yield None
         return
     _import_distributed()
+    with _quiet_dask_logs():
+        yield from _client(workers, scheduler, threads, memory_limit, echo)
+
+
+def _client(workers, scheduler, threads, memory_limit, echo):
     from distributed import Client, LocalCluster
 
     from .dask_plugin import TorchThreads
 
-    with _quiet_dask_logs():
-        yield from _client(workers, scheduler, threads, memory_limit, echo, Client, LocalCluster, TorchThreads)
-
-
-def _client(workers, scheduler, threads, memory_limit, echo, Client, LocalCluster, TorchThreads):
     cluster = None
     if scheduler is not None:
         kw = {"scheduler_file": scheduler} if str(scheduler).endswith(".json") else {"address": scheduler}
@@ -133,7 +133,8 @@ def _client(workers, scheduler, threads, memory_limit, echo, Client, LocalCluste
             raise MadraXError(f"--scheduler {scheduler}: cannot connect ({' '.join(str(exc).split())[:200]}); "
                               "is 'dask scheduler' running there?") from None
         n = len(client.scheduler_info().get("workers", {}))
-        echo(f"connected to {scheduler} ({n} worker(s) now); {dashboard_text(client)}")
+        echo(f"connected to {scheduler} ({n} worker(s) now{'; the tasks wait for workers to join' if not n else ''}); "
+             f"{dashboard_text(client)}")
     else:
         n = parse_workers(workers)
         with warnings.catch_warnings():
