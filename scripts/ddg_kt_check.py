@@ -1,7 +1,6 @@
 """Calibrated grouped-CV with the site-entropy feature recomputed at several kT (research)."""
 import sys
 from pathlib import Path
-import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ddg_research as R, ddg_fit as F  # noqa: E402
 from ddg_entropy_check import pen  # noqa: E402

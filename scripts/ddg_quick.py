@@ -2,7 +2,6 @@
 import sys
 from pathlib import Path
 import numpy as np
-import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ddg_research as R, ddg_fit as F  # noqa: E402
 

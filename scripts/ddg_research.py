@@ -9,13 +9,11 @@ Variants are protocol settings (see VARIANTS); every table row holds the 11 unwe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -1,7 +1,6 @@
 """Research copy of the mutant-building protocol with extra knobs (issue 17); not the library."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence
 

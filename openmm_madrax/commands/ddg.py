@@ -31,7 +31,13 @@ wild-type mismatch, nonstandard target) is reported in the 'error' column and on
 others still run.
 
 Output columns: mutant,status,error,ddg,ddg_uncertainty,ddg_sd,ddg_<11 channels>,ddg_site_entropy,
-dg_wt,dg_mut (and ddg_bind,ddg_bind_sd,ddg_bind_<11 channels> with --partners)."""
+dg_wt,dg_mut (and ddg_bind,ddg_bind_sd,ddg_bind_<11 channels> with --partners).
+
+Deep mutational scan and parallel runs (docs/dask.md):
+  openmm-madrax ddg 1ubi.pdb --scan A:10-60 -o scan.csv --workers auto
+writes scan.csv (one row per substitution, with chain,resseq,icode,wt,mut,position),
+scan_heatmap.png (positions x amino acids) and scan.parquet/ (rows as they finish; rerun with
+--resume to skip them).  --scheduler tcp://HOST:8786 runs the mutants on an existing Dask cluster."""
 
 
 def add_arguments(p) -> None:
@@ -61,21 +67,42 @@ def add_arguments(p) -> None:
                         "on a loaded 2-core machine, see docs/ddg.md)")
     p.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("deep mutational scan (docs/dask.md)")
+    g.add_argument("--scan", metavar="SPEC", default=None,
+                   help="every substitution at these positions: CHAIN:FIRST-LAST (A:10-60), CHAIN:NUM, or CHAIN "
+                        "(whole chain), joined by commas; writes a long table and a heat map")
+    g.add_argument("--to", metavar="AAS", default=None,
+                   help="target amino acids of --scan, e.g. ACDE (default all 20; X->X is left out)")
+    g.add_argument("--plot", metavar="PNG", default=None,
+                   help="heat map of the scan (default with -o OUT.csv: OUT_heatmap.png)")
     add_structure_options(p)
+    from ..batch.cli import add_batch_arguments
+
+    add_batch_arguments(p, "mutants")
 
 
-def run(args) -> int:
-    from ..ddg import Protocol, ddg, read_mutation_file
-    from ..errors import MadraXError
-    from ..outputs import check_output_paths
-    from ..threads import torch_threads
+def _mutants(args) -> list:
+    from ..ddg import read_mutation_file
 
-    check_output_paths((args.output, None, "output"))
     mutants = []
     for value in args.mutations or []:
         mutants += ["+".join(p.strip() for p in m.split(",") if p.strip()) for m in value.split(";") if m.strip()]
     if args.mutation_file:
         mutants += read_mutation_file(args.mutation_file)
+    return mutants
+
+
+def run(args) -> int:
+    from ..batch.cli import batch_requested, run_ddg
+    from ..ddg import Protocol, ddg
+    from ..errors import MadraXError
+    from ..outputs import check_output_paths
+    from ..threads import torch_threads
+
+    check_output_paths((args.output, None, "output"))
+    mutants = _mutants(args)
+    if args.scan or args.plot or args.to or batch_requested(args):
+        return run_ddg(args, mutants)
     if not mutants:
         raise MadraXError("no mutations: give --mutations A:G44S (repeatable; A:G44S,A:I3V is a double mutant) "
                           "and/or --mutation-file FILE")

@@ -59,11 +59,27 @@ def add_arguments(p) -> None:
     g.add_argument("--threads", type=int, default=None, help="OpenMM CPU threads")
     g.add_argument("--no-resume", dest="resume", action="store_false",
                    help="start the simulation over even if OUT_md.chk exists")
+    g = p.add_argument_group("many trajectories (--list; docs/dask.md)")
+    g.add_argument("--list", metavar="FILE", default=None,
+                   help="CSV/TSV with columns trajectory (files of one trajectory joined by ';'), top, name: "
+                        "-o gets one row per trajectory with its per-protein feature vector")
     add_structure_options(p)
+    from ..batch.cli import add_batch_arguments
+
+    add_batch_arguments(p, "trajectories")
 
 
 def run(args) -> int:
+    from ..batch.cli import batch_requested, run_features
     from ..threads import torch_threads
+
+    if args.list or batch_requested(args):
+        if not args.list:
+            from ..errors import MadraXError
+
+            raise MadraXError("--workers/--scheduler/--store/--resume go with --list FILE (many trajectories)")
+        with torch_threads(1):
+            return run_features(args)
 
     with torch_threads(1):  # small tensors: one torch thread is fastest (docs/features.md)
         return _run(args)

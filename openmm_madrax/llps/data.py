@@ -10,10 +10,8 @@
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 import numpy as np
 import pandas as pd

@@ -4,18 +4,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-import numpy as np
 import pandas as pd
-import torch
 
 from .data import grouped_folds
 from .physics import PhysicsCache, PhysicsOptions
-from .train import (TASKS, TrainConfig, cross_validate, inner_split, load_examples, markdown_table, predict,
-                    summary_table, task_aurocs, train)
+from .train import (TrainConfig, cross_validate, inner_split, load_examples, markdown_table, summary_table, task_aurocs, train)
 
 VARIANTS = {
     "sequence-only": dict(inputs="sequence"),

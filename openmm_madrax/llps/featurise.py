@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import sys
 import time
 from typing import Iterable, List, Optional

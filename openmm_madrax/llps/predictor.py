@@ -7,15 +7,13 @@ predictor cached per process (:func:`cached_predictor`).
 """
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -23,7 +21,7 @@ import torch
 
 from ..errors import MadraXError
 from .inputs import InputBuilder, ProteinInput
-from .model import PHYS_FEATURES, SEQ_FEATURES, LLPSNet, make_batch
+from .model import PHYS_FEATURES, LLPSNet, make_batch
 from .physics import PhysicsCache, PhysicsOptions
 from .sequences import SequenceError, clean_sequence, physics_sequence, read_fasta
 
