@@ -214,7 +214,6 @@ def run_item(kind: str, item: dict, options: dict) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     row = {"item_id": item["item_id"], "status": "ok", "error": ""}
     row.update(item.get("labels", {}))
-    caught = []
     try:
         fn = TASKS[kind]
     except KeyError:
