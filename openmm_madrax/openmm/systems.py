@@ -80,12 +80,14 @@ def _forcefield(forcefield, mode: str, implicit_solvent: Optional[str]):
     return app.ForceField(*files)
 
 
-def _pairs14(nonbonded):
-    """The non-zero exceptions (scaled 1-4 pairs) of a NonbondedForce as a CustomBondForce."""
+def _pairs14(nonbonded, coulomb: bool = True):
+    """The non-zero exceptions (scaled 1-4 pairs) of a NonbondedForce as a CustomBondForce
+    (``coulomb=False``: their Lennard-Jones part only)."""
     import openmm
     from openmm import unit
 
-    pairs = openmm.CustomBondForce(f"{ONE_4PI_EPS0}*chargeProd/r + 4*epsilon*((sigma/r)^12 - (sigma/r)^6)")
+    lj = "4*epsilon*((sigma/r)^12 - (sigma/r)^6)"
+    pairs = openmm.CustomBondForce(f"{ONE_4PI_EPS0}*chargeProd/r + {lj}" if coulomb else f"{lj} + 0*chargeProd")
     pairs.setName("ClassicalPairs14")
     for name in ("chargeProd", "sigma", "epsilon"):
         pairs.addPerBondParameter(name)
@@ -93,19 +95,23 @@ def _pairs14(nonbonded):
         i, j, qq, sig, eps = nonbonded.getExceptionParameters(k)
         qq = qq.value_in_unit(unit.elementary_charge ** 2)
         eps = eps.value_in_unit(unit.kilojoule_per_mole)
-        if qq == 0.0 and eps == 0.0:
+        if (qq == 0.0 or not coulomb) and eps == 0.0:
             continue
         pairs.addBond(i, j, [qq, sig.value_in_unit(unit.nanometer), eps])
     pairs.setUsesPeriodicBoundaryConditions(False)
     return pairs
 
 
-def strip_nonbonded(system, keep_14: bool = True) -> int:
+def strip_nonbonded(system, keep_14=True) -> int:
     """Remove classical non-bonded and implicit-solvent forces from ``system`` (in place).
 
-    With ``keep_14`` the scaled 1-4 pairs of the NonbondedForce are kept as a CustomBondForce.
+    With ``keep_14`` (True or "all") the scaled 1-4 pairs of the NonbondedForce are kept as a
+    CustomBondForce; ``keep_14="lj"`` keeps only their Lennard-Jones part (no 1-4 Coulomb).
     Returns the number of 1-4 pairs kept.
     """
+    if keep_14 not in (True, False, "all", "lj", "none"):
+        raise ValueError(f"keep_14 must be True/False, 'all', 'lj' or 'none', not {keep_14!r}")
+    keep_14 = {"all": True, "none": False}.get(keep_14, keep_14)
     kept = 0
     for k in reversed(range(system.getNumForces())):
         force = system.getForce(k)
@@ -113,7 +119,7 @@ def strip_nonbonded(system, keep_14: bool = True) -> int:
         if kind not in NONBONDED_FORCES:
             continue
         if kind == "NonbondedForce" and keep_14:
-            pairs = _pairs14(force)
+            pairs = _pairs14(force, coulomb=keep_14 is True)
             kept = pairs.getNumBonds()
             pairs.setForceGroup(force.getForceGroup())
             system.addForce(pairs)
