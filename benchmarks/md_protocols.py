@@ -11,7 +11,8 @@ disordered domain; see --help of the "run" command).
 MODE:
   amber          amber14-all + implicit/gbn2 (GBn2), CutoffNonPeriodic 1.2 nm (the reference)
   replace-old    MadraX replace mode as it was before issue 13 (MD setting smoothing=3, hbond_tau=1,
-                 peptide_bond channel out, amber bonded terms + scaled 1-4 pairs)
+                 peptide_bond channel out, amber bonded terms + scaled 1-4 LJ and Coulomb pairs,
+                 burial="madrax")
   replace        MadraX replace mode with the current defaults of create_system
   add            amber14 + GBn2 (NoCutoff unless --cutoff) + MadraX x --scale (default 0.25)
   (any extra "--force-option key=value" is passed to the MadraXForce, to test settings)
@@ -112,7 +113,8 @@ def build(protein: str, mode: str, scale: float, cutoff, force_options: dict):
     source = input_structure(protein)
     opts = dict(force_options)
     if mode == "replace-old":
-        opts = dict(dict(smoothing=3.0, hbond_tau=1.0, channel_weights={"peptide_bond": 0.0}), **opts)
+        opts = dict(dict(smoothing=3.0, hbond_tau=1.0, channel_weights={"peptide_bond": 0.0}, keep_14=True,
+                         burial="madrax"), **opts)
         prepared = prepare_system(source, mode="replace", **opts)
         desc = "MadraX replace (before issue 13)"
     elif mode == "replace":
@@ -131,10 +133,12 @@ def build(protein: str, mode: str, scale: float, cutoff, force_options: dict):
             topology, constraints=app.HBonds, **kw)
         desc += f", cutoff {cutoff or 1.2:g} nm"
     elif mode == "add" and cutoff:
-        for f in system.getForces():
-            if isinstance(f, (openmm.NonbondedForce, openmm.CustomGBForce)):
-                f.setNonbondedMethod(f.CutoffNonPeriodic)
-                f.setCutoffDistance(cutoff)
+        # the amber14+GBn2 System of the reference (CutoffNonPeriodic, built by the force field so that
+        # GBn2 gets its cutoff form) + the same MadraX force
+        system = app.ForceField("amber14-all.xml", "implicit/gbn2.xml").createSystem(
+            topology, constraints=app.HBonds, nonbondedMethod=app.CutoffNonPeriodic,
+            nonbondedCutoff=cutoff * unit.nanometer)
+        prepared.madrax.add_to(system)
         desc += f", cutoff {cutoff:g} nm"
     if force_options:
         desc += " (" + ", ".join(f"{k}={v}" for k, v in force_options.items()) + ")"
@@ -253,7 +257,12 @@ def main(argv=None):
     t = sub.add_parser("table", help="docs table and plot")
     t.add_argument("--out", default=str(ROOT / "docs" / "md_stability"))
     t.add_argument("--out-dir", default=str(OUT_DIR))
+    m = sub.add_parser("summary", help="one line per analysed CSV (diagnostic runs)")
+    m.add_argument("csv", nargs="+")
+    m.add_argument("--at", type=float, default=10.0, help="time (ps) of the values (default 10)")
     args = p.parse_args(argv)
+    if args.command == "summary":
+        return cmd_summary(args)
     if args.command == "run":
         cmd_run(args)
     elif args.command == "analyse":
@@ -364,6 +373,23 @@ def summarise(df):
                 helix0=float(ok.helix_frac_ref.iloc[0]), strand0=float(ok.strand_frac_ref.iloc[0]),
                 helix_end=float(last.helix_frac.mean()), strand_end=float(last.strand_frac.mean()),
                 rg0=float(ok.rg_nm.iloc[0]), rg_end=float(last.rg_nm.mean()), wall_s_per_ps=steps_wall)
+
+
+def cmd_summary(args):
+    """One line per analysed run: values at --at ps (diagnostic runs)."""
+    import pandas as pd
+
+    print("| run | T mean, K | C-alpha RMSD, A | helix / strand (start) | H-bond channel, kcal/mol (start) | Rg, nm |")
+    print("|---|---|---|---|---|---|")
+    for path in args.csv:
+        df = pd.read_csv(path)
+        ok = df[df.finite.astype(bool)]
+        row = ok.iloc[(ok.time_ps - args.at).abs().argsort()[:1]].iloc[0]
+        first = ok.iloc[0]
+        opts = Path(path).name.replace("_analysed.csv", "")
+        print(f"| {opts} at {row.time_ps:g} ps | {ok.temperature_k.iloc[1:].mean():.0f} | {row.ca_rmsd_a:.2f} | "
+              f"{row.helix_frac:.2f} / {row.strand_frac:.2f} ({first.helix_frac_ref:.2f} / {first.strand_frac_ref:.2f}) | "
+              f"{row.score_hbond:.1f} ({first.score_hbond:.1f}) | {row.rg_nm:.2f} |")
 
 
 def cmd_table(args):

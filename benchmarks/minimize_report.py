@@ -7,7 +7,8 @@ protein (replace mode, amber14 bonded terms, L-BFGS) and print, before and after
   force   the MadraX energy the force contains (its channels, on the force's MD surface), kcal/mol
   ch9     channel 9 alone (the covalent C-N geometry score; the same on every surface)
   md      all 11 channels on the MD surface (smoothing 3, hbond_tau 1)
-  exact   all 11 channels, exact MadraX (what `score` prints), kcal/mol
+  exact   all 11 channels, exact MadraX with the force's burial, kcal/mol
+  score   all 11 channels, exact MadraX, burial "madrax" (what `openmm-madrax score` prints by default)
 Variants: "ch9 out" (the force of create_system: channels 0-8, 10), "ch9 in" (all 11 channels, amber
 C-N bond/angles kept), "ch9 owns C-N" (all 11 channels, amber's C(i-1)-N(i) bond and the C-N-CA /
 CA-C-N angles removed so that channel 9 alone holds that geometry).  With --md-ps, each variant is
@@ -85,6 +86,7 @@ def main():
         mx = prep.madrax
         s = mx.structure
         exact = omx.energy_module(s, burial=args.burial, smooth=False, dtype="float64")
+        scorer = omx.energy_module(s, burial="madrax", smooth=False, dtype="float64")
         hv = mx.heavy_index
 
         def report(x_nm):
@@ -93,9 +95,10 @@ def main():
             x = T.as_tensor(np.asarray(x_nm)[hv] * 10.0, dtype=T.float64)
             with T.no_grad():
                 ex = exact(x).sum(0).numpy()
+                sc = scorer(x).sum(0).numpy()
             mdc = mx.channel_energies(np.asarray(x_nm)).to_numpy()
             return dict(force=float(mdc @ mx.channel_weights), ch9=float(mdc[9]), md=float(mdc.sum()),
-                        exact=float(ex.sum()))
+                        exact=float(ex.sum()), score=float(sc.sum()))
 
         ctx = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"),
                              {"Threads": "1"})
