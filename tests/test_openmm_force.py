@@ -200,10 +200,14 @@ def test_replace_and_add_systems(peptide):
     pairs = [f for f in system.getForces() if f.getName() == "ClassicalPairs14"][0]
     reference = app.ForceField("amber14-all.xml").createSystem(top, nonbondedMethod=app.NoCutoff)
     nb = [f for f in reference.getForces() if isinstance(f, openmm.NonbondedForce)][0]
-    nonzero = sum(1 for k in range(nb.getNumExceptions())
-                  if nb.getExceptionParameters(k)[2].value_in_unit(unit.elementary_charge ** 2) != 0
-                  or nb.getExceptionParameters(k)[4].value_in_unit(unit.kilojoule_per_mole) != 0)
-    assert pairs.getNumBonds() == nonzero > 0
+    exceptions = [nb.getExceptionParameters(k) for k in range(nb.getNumExceptions())]
+    with_lj = sum(1 for e in exceptions if e[4].value_in_unit(unit.kilojoule_per_mole) != 0)
+    nonzero = sum(1 for e in exceptions if e[2].value_in_unit(unit.elementary_charge ** 2) != 0
+                  or e[4].value_in_unit(unit.kilojoule_per_mole) != 0)
+    assert pairs.getNumBonds() == with_lj > 0  # default keep_14="lj": the 1-4 Lennard-Jones pairs only
+    full, _ = _quiet(create_system, top, pos, mode="replace", keep_14=True, precision="double")
+    full_pairs = [f for f in full.getForces() if f.getName() == "ClassicalPairs14"][0]
+    assert full_pairs.getNumBonds() == nonzero > with_lj
     add, mx = _quiet(create_system, top, pos, mode="add", scale=0.25, precision="double")
     kinds = {type(f).__name__ for f in add.getForces()}
     assert {"NonbondedForce", "CustomGBForce"} <= kinds

@@ -29,13 +29,18 @@ def add_md_options(p) -> None:
     g.add_argument("--with-peptide-bond", action="store_true",
                    help="keep MadraX channel 9 (peptide-bond geometry) in the force; left out by default because "
                         "the amber bonded terms own that geometry and together they need a 1 fs time step")
-    g.add_argument("--no-14", dest="keep_14", action="store_false",
-                   help="replace mode: drop the scaled 1-4 Coulomb/LJ pairs the torsions were fitted with")
+    g.add_argument("--keep-14", choices=["lj", "all", "none"], default="lj",
+                   help="replace mode: the amber scaled 1-4 pairs kept beside the torsions: their Lennard-Jones "
+                        "part (default), all (also their vacuum Coulomb part: unwinds helices), none")
+    g.add_argument("--no-14", dest="keep_14", action="store_const", const="none",
+                   help="same as --keep-14 none")
     g.add_argument("--backend", choices=["auto", "torch", "python"], default="auto",
                    help="auto (default: TorchForce with a CUDA device, else PythonForce), torch or python")
     g.add_argument("--precision", choices=["single", "double"], default="single",
                    help="MadraX module precision (default single)")
-    g.add_argument("--burial", choices=["madrax", "foldx"], default="madrax", help="burial normalisation")
+    g.add_argument("--burial", choices=["madrax", "foldx"], default=None,
+                   help="burial normalisation of the force (default foldx: with MadraX's own clamp the vdW and "
+                        "hydrophobic-solvation channels exert no force)")
     g.add_argument("--ph", type=float, default=7.0, help="pH for added hydrogens (default 7)")
     g.add_argument("--platform", choices=["CUDA", "OpenCL", "CPU", "Reference"], default=None,
                    help="OpenMM platform (default: the fastest available, CUDA > OpenCL > CPU > Reference)")

@@ -19,7 +19,7 @@ enough that its surface is not an artificial vacuum (e.g. a domain, not a few re
 
 Arguments (to ``MLPotential('madrax', ...)`` or to ``createSystem`` / ``createMixedSystem``):
 ``bonded`` (force field file(s) for the covalent terms, default ``"amber14-all.xml"``; ``None`` for
-MadraX alone), ``keep_14`` (default True), ``positions`` (set-up geometry for chain breaks and
+MadraX alone), ``keep_14`` (default "lj": the 1-4 Lennard-Jones pairs only), ``positions`` (set-up geometry for chain breaks and
 disulfides; default: from the topology's bonds), and every :class:`MadraXForce` option
 (``options``, ``precision``, ``backend``, ``scale``, ``channel_weights``, ...).  Units, as everywhere
 in OpenMM: nm, kJ/mol.  All forces go to ``forceGroup``.  Channel 9 (peptide-bond geometry) is left
@@ -50,11 +50,13 @@ class MadraXPotentialImpl(MLPotentialImpl):
 
     def addForces(self, topology, system, atoms: Optional[Iterable[int]], forceGroup: int, **args):
         from .force import MadraXForce
-        from .systems import DEFAULT_CHANNEL_WEIGHTS, bonded_forces
+        from .systems import DEFAULT_CHANNEL_WEIGHTS, DEFAULT_KEEP_14, DEFAULT_MD_BURIAL, bonded_forces
 
         opts = {**self.args, **args}
         bonded = opts.pop("bonded", DEFAULT_BONDED)
-        keep_14 = opts.pop("keep_14", True)
+        keep_14 = opts.pop("keep_14", DEFAULT_KEEP_14)
+        if opts.get("burial") is None and opts.get("options") is None:
+            opts["burial"] = DEFAULT_MD_BURIAL  # as create_system: with MadraX's clamp vdW exerts no force
         positions = opts.pop("positions", None)
         opts.setdefault("channel_weights", DEFAULT_CHANNEL_WEIGHTS if bonded else None)
         atom_list = None if atoms is None else sorted(int(a) for a in atoms)

@@ -16,14 +16,24 @@ Two ways of putting MadraX into a System (one entry point, :func:`create_system`
     of static structures, not for dynamics; hydrogens have only bonded terms (MadraX places its own
     virtual hydrogens from the heavy atoms); its clash term is soft, so start from a sensible model.
 
-    1-4 pairs: AMBER-type torsion parameters were fitted together with the scaled 1-4 Coulomb and
-    Lennard-Jones interactions (the NonbondedForce *exceptions*).  Removing the NonbondedForce
-    would remove those too and distort every torsional profile, so by default (``keep_14=True``)
-    the non-zero exceptions are kept as a ``CustomBondForce`` ("ClassicalPairs14": scaled Coulomb +
-    LJ, exactly as the force field defines them).  1-2 and 1-3 exclusions carry no energy and are
-    dropped.  MadraX itself skips most pairs this close (same-residue pairs less than three bonds
-    apart, consecutive backbone pairs), so there is little double counting.  ``keep_14=False``
-    drops them (bonded terms + MadraX only).
+    1-4 pairs: the AMBER torsions were fitted together with the scaled 1-4 Lennard-Jones and Coulomb
+    interactions (the NonbondedForce *exceptions*) and with all other non-bonded terms.  By default
+    (``keep_14="lj"``) the 1-4 Lennard-Jones pairs are kept as a ``CustomBondForce``
+    ("ClassicalPairs14": the force field's own scaled sigma/epsilon), the short-range sterics of the
+    torsional profiles; the 1-4 *Coulomb* pairs are dropped.  Kept alone, without the 1-5, 1-6, ...
+    Coulomb terms that balance them in the full force field, the vacuum (epsilon = 1) partial-charge
+    1-4 pairs are the largest force in the system (ubiquitin: 2,250 kcal/mol, RMS 9 kcal/mol/A per
+    heavy atom against 0.6-2 for MadraX's H-bond and polar-solvation channels) and unwind helices
+    within picoseconds (measured, issue 13; README "MD stability").  ``keep_14=True`` (or "all")
+    keeps both parts (the behaviour before issue 13), ``keep_14=False`` drops the pairs.  1-2 and
+    1-3 exclusions carry no energy and are dropped.
+
+    Burial: create_system builds the force with ``burial="foldx"`` unless told otherwise.  With
+    MadraX's own clamp (``burial="madrax"``, the default of scoring) 83 % of the atoms have facc = 1
+    whatever their neighbours, so the van der Waals and hydrophobic-solvation channels are per-type
+    constants with no force (ubiquitin, RMS 0.07 / 0.09 kcal/mol/A on the crystal, 0.00 after 1 ps
+    of MD): nothing holds the hydrophobic core together.  The FoldX normalisation (facc in [0, 1],
+    physics spec 4.1) gives these channels a burial force.
 
 ``mode="add"`` -- MadraX *on top of* a complete classical system.
     amber14-all.xml + implicit/gbn2.xml (GBn2 implicit solvent) by default, all terms kept, plus
@@ -66,6 +76,10 @@ ONE_4PI_EPS0 = 138.935456
 PLATFORM_ORDER = ("CUDA", "OpenCL", "CPU", "Reference")
 #: channels left out of the force in create_system (see the module doc)
 DEFAULT_CHANNEL_WEIGHTS = {"peptide_bond": 0.0}
+#: 1-4 pairs kept in replace mode: Lennard-Jones only (see the module doc)
+DEFAULT_KEEP_14 = "lj"
+#: burial normalisation of the force in create_system (see the module doc)
+DEFAULT_MD_BURIAL = "foldx"
 
 
 def _forcefield(forcefield, mode: str, implicit_solvent: Optional[str]):
@@ -80,12 +94,14 @@ def _forcefield(forcefield, mode: str, implicit_solvent: Optional[str]):
     return app.ForceField(*files)
 
 
-def _pairs14(nonbonded):
-    """The non-zero exceptions (scaled 1-4 pairs) of a NonbondedForce as a CustomBondForce."""
+def _pairs14(nonbonded, coulomb: bool = True):
+    """The non-zero exceptions (scaled 1-4 pairs) of a NonbondedForce as a CustomBondForce
+    (``coulomb=False``: their Lennard-Jones part only)."""
     import openmm
     from openmm import unit
 
-    pairs = openmm.CustomBondForce(f"{ONE_4PI_EPS0}*chargeProd/r + 4*epsilon*((sigma/r)^12 - (sigma/r)^6)")
+    lj = "4*epsilon*((sigma/r)^12 - (sigma/r)^6)"
+    pairs = openmm.CustomBondForce(f"{ONE_4PI_EPS0}*chargeProd/r + {lj}" if coulomb else f"{lj} + 0*chargeProd")
     pairs.setName("ClassicalPairs14")
     for name in ("chargeProd", "sigma", "epsilon"):
         pairs.addPerBondParameter(name)
@@ -93,19 +109,23 @@ def _pairs14(nonbonded):
         i, j, qq, sig, eps = nonbonded.getExceptionParameters(k)
         qq = qq.value_in_unit(unit.elementary_charge ** 2)
         eps = eps.value_in_unit(unit.kilojoule_per_mole)
-        if qq == 0.0 and eps == 0.0:
+        if (qq == 0.0 or not coulomb) and eps == 0.0:
             continue
         pairs.addBond(i, j, [qq, sig.value_in_unit(unit.nanometer), eps])
     pairs.setUsesPeriodicBoundaryConditions(False)
     return pairs
 
 
-def strip_nonbonded(system, keep_14: bool = True) -> int:
+def strip_nonbonded(system, keep_14=True) -> int:
     """Remove classical non-bonded and implicit-solvent forces from ``system`` (in place).
 
-    With ``keep_14`` the scaled 1-4 pairs of the NonbondedForce are kept as a CustomBondForce.
+    With ``keep_14`` (True or "all") the scaled 1-4 pairs of the NonbondedForce are kept as a
+    CustomBondForce; ``keep_14="lj"`` keeps only their Lennard-Jones part (no 1-4 Coulomb).
     Returns the number of 1-4 pairs kept.
     """
+    if keep_14 not in (True, False, "all", "lj", "none"):
+        raise ValueError(f"keep_14 must be True/False, 'all', 'lj' or 'none', not {keep_14!r}")
+    keep_14 = {"all": True, "none": False}.get(keep_14, keep_14)
     kept = 0
     for k in reversed(range(system.getNumForces())):
         force = system.getForce(k)
@@ -113,7 +133,7 @@ def strip_nonbonded(system, keep_14: bool = True) -> int:
         if kind not in NONBONDED_FORCES:
             continue
         if kind == "NonbondedForce" and keep_14:
-            pairs = _pairs14(force)
+            pairs = _pairs14(force, coulomb=keep_14 is True)
             kept = pairs.getNumBonds()
             pairs.setForceGroup(force.getForceGroup())
             system.addForce(pairs)
@@ -121,10 +141,10 @@ def strip_nonbonded(system, keep_14: bool = True) -> int:
     return kept
 
 
-def bonded_forces(topology, forcefield=DEFAULT_FORCEFIELD, *, atoms=None, keep_14: bool = True) -> list:
+def bonded_forces(topology, forcefield=DEFAULT_FORCEFIELD, *, atoms=None, keep_14=DEFAULT_KEEP_14) -> list:
     """The covalent terms of a classical force field for ``topology`` (NoCutoff, no constraints):
-    bonds, angles, torsions, CMAP and, with ``keep_14``, the scaled 1-4 pairs as a CustomBondForce
-    (module doc).  With ``atoms`` only the terms whose atoms are all in that set are kept."""
+    bonds, angles, torsions, CMAP and, with ``keep_14`` (default "lj": their Lennard-Jones part only),
+    the scaled 1-4 pairs as a CustomBondForce (module doc).  With ``atoms`` only the terms whose atoms are all in that set are kept."""
     import openmm
     from openmm import app
 
@@ -192,7 +212,7 @@ def _restricted(force, keep: set):
 
 def create_system(topology, positions=None, *, mode: str = "replace", forcefield=None,
                   implicit_solvent: Optional[str] = DEFAULT_IMPLICIT, constraints="HBonds",
-                  hydrogen_mass=None, keep_14: bool = True, scale: float = 1.0, force_group: Optional[int] = 1,
+                  hydrogen_mass=None, keep_14=DEFAULT_KEEP_14, scale: float = 1.0, force_group: Optional[int] = 1,
                   channel_weights=None, **madrax_options) -> Tuple[object, MadraXForce]:
     """A System for ``topology`` with MadraX in ``mode`` "replace" or "add" (see the module doc).
 
@@ -210,7 +230,9 @@ def create_system(topology, positions=None, *, mode: str = "replace", forcefield
     hydrogen_mass
         hydrogen mass repartitioning (amu), passed to ``createSystem``.
     keep_14
-        replace mode: keep the scaled 1-4 pairs as a CustomBondForce (default, see module doc).
+        replace mode: ``"lj"`` (default) keeps the scaled 1-4 Lennard-Jones pairs as a
+        CustomBondForce, ``True``/``"all"`` also their Coulomb part, ``False``/``"none"`` neither
+        (module doc).
     scale
         default of the global parameter ``madrax_scale`` (MadraX energy multiplier).
     force_group
@@ -220,7 +242,7 @@ def create_system(topology, positions=None, *, mode: str = "replace", forcefield
         keeps all 11 channels.
     madrax_options
         passed to :class:`MadraXForce` (``backend``, ``options`` / ``precision``, ``burial``,
-        ``smooth``, ``drop_nonstandard``, ...).
+        ``smooth``, ``drop_nonstandard``, ...); ``burial`` defaults to ``"foldx"`` here (module doc).
 
     Returns ``(system, madrax)`` where ``madrax`` is the :class:`MadraXForce` in the System (it is an
     ``openmm.Force`` the System owns; its readback methods work on any State).
@@ -245,6 +267,10 @@ def create_system(topology, positions=None, *, mode: str = "replace", forcefield
         log.info("replace mode: classical non-bonded terms removed, %d scaled 1-4 pairs kept", kept)
     if channel_weights is None:
         channel_weights = DEFAULT_CHANNEL_WEIGHTS
+    if madrax_options.get("burial") is None:
+        madrax_options.pop("burial", None)
+        if madrax_options.get("options") is None:  # an explicit EnergyOptions keeps its own burial
+            madrax_options["burial"] = DEFAULT_MD_BURIAL
     madrax = MadraXForce(topology, positions, scale=scale, force_group=force_group, channel_weights=channel_weights,
                          **madrax_options)
     system.addForce(madrax)
@@ -302,7 +328,7 @@ def _validated_model(source, repair: bool, load_options: dict):
 
 def prepare_system(source, mode: str = "replace", *, forcefield=None,
                    implicit_solvent: Optional[str] = DEFAULT_IMPLICIT, add_hydrogens: bool = True, pH: float = 7.0,
-                   constraints="HBonds", hydrogen_mass=None, keep_14: bool = True, scale: float = 1.0,
+                   constraints="HBonds", hydrogen_mass=None, keep_14=DEFAULT_KEEP_14, scale: float = 1.0,
                    repair: bool = False, force_group: Optional[int] = 1, **options) -> PreparedSystem:
     """From a structure to ``(topology, positions, system)`` with MadraX, in one call.
 
