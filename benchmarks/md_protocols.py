@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 import warnings
@@ -105,7 +104,6 @@ def parse_options(items):
 
 def build(protein: str, mode: str, scale: float, cutoff, force_options: dict):
     """(topology, positions, system, description) of one row."""
-    import openmm
     from openmm import app, unit
 
     from openmm_madrax.openmm import prepare_system

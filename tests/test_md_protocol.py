@@ -11,8 +11,8 @@ from openmm import unit  # noqa: E402
 
 from openmm_madrax.openmm import prepare_system  # noqa: E402
 
-from conftest import UBIQUITIN  # noqa: E402
-from conftest import quiet as _quiet  # noqa: E402
+from helpers import UBIQUITIN  # noqa: E402
+from helpers import quiet as _quiet  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -23,7 +23,7 @@ def _pairs14(system):
 
 def test_replace_mode_defaults_drop_the_14_coulomb_and_use_foldx_burial():
     prepared = _quiet(prepare_system, UBIQUITIN, mode="replace")
-    assert prepared.madrax.burial == "foldx"
+    assert prepared.madrax.options.burial == "foldx"
     pairs = _pairs14(prepared.system)
     assert "chargeProd/r" not in pairs.getEnergyFunction()
     # the 1-4 force is exactly the Lennard-Jones part of the exceptions: zero energy for a pair at
@@ -43,7 +43,7 @@ def test_replace_mode_defaults_drop_the_14_coulomb_and_use_foldx_burial():
     assert ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole) == \
         pytest.approx(0.0, abs=1e-9)
     old = _quiet(prepare_system, UBIQUITIN, mode="replace", keep_14=True, burial="madrax")
-    assert old.madrax.burial == "madrax" and "chargeProd/r" in _pairs14(old.system).getEnergyFunction()
+    assert old.madrax.options.burial == "madrax" and "chargeProd/r" in _pairs14(old.system).getEnergyFunction()
     with pytest.raises(ValueError, match="keep_14"):
         _quiet(prepare_system, UBIQUITIN, mode="replace", keep_14="coulomb")
 

@@ -111,7 +111,7 @@ def test_channel_weights_of_the_prepared_system(peptide):
     assert ch["peptide_bond"] > 0.1  # channel 9 is reported ...
     e_mx, _, _ = _state(system, pos, groups={1})
     assert e_mx == pytest.approx((ch.sum() - ch["peptide_bond"]) * KJ, rel=1e-9)  # ... but not in the force
-    full = MadraXForce(top, pos, precision="double", channel_weights={})
+    full = MadraXForce(top, pos, precision="double", burial=mx.options.burial, channel_weights={})
     assert full.energy(pos) == pytest.approx(ch.sum() * KJ, rel=1e-12)
     with pytest.raises(ValueError, match="unknown MadraX channel"):
         MadraXForce(top, pos, channel_weights={"hbonds": 0.0})
@@ -150,7 +150,7 @@ def test_model_file_and_force_groups_and_scale(peptide, tmp_path):
     assert half == pytest.approx(0.5 * e_mx, rel=1e-10)
     path = tmp_path / "madrax.pt"
     mx = MadraXForce(top, pos, backend="torch", precision="double", model_file=str(path), force_group=7,
-                     channel_weights={"peptide_bond": 0.0})
+                     burial="foldx", channel_weights={"peptide_bond": 0.0})
     e7, _, _ = _state(_madrax_only(peptide, mx), pos, groups={7})
     assert path.stat().st_size > 0
     assert e7 == pytest.approx(e_mx, rel=1e-10)
@@ -179,7 +179,7 @@ def test_residue_and_channel_readback(peptide):
 def test_positions_free_topology(peptide):
     top, pos, _ = peptide
     with_pos = peptide.madrax
-    without = MadraXForce(top, precision="double", channel_weights={"peptide_bond": 0.0})
+    without = MadraXForce(top, precision="double", burial="foldx", channel_weights={"peptide_bond": 0.0})
     np.testing.assert_array_equal(without.structure.next_consecutive, with_pos.structure.next_consecutive)
     assert without.structure.disulfides == with_pos.structure.disulfides
     assert without.energy(pos) == pytest.approx(with_pos.energy(pos), rel=1e-12)
@@ -207,7 +207,8 @@ def test_replace_and_add_systems(peptide):
     assert pairs.getNumBonds() == with_lj > 0  # default keep_14="lj": the 1-4 Lennard-Jones pairs only
     full, _ = _quiet(create_system, top, pos, mode="replace", keep_14=True, precision="double")
     full_pairs = [f for f in full.getForces() if f.getName() == "ClassicalPairs14"][0]
-    assert full_pairs.getNumBonds() == nonzero > with_lj
+    assert full_pairs.getNumBonds() == nonzero >= with_lj
+    assert "chargeProd/r" in full_pairs.getEnergyFunction() and "chargeProd/r" not in pairs.getEnergyFunction()
     add, mx = _quiet(create_system, top, pos, mode="add", scale=0.25, precision="double")
     kinds = {type(f).__name__ for f in add.getForces()}
     assert {"NonbondedForce", "CustomGBForce"} <= kinds

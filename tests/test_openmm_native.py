@@ -38,7 +38,7 @@ def test_madraxforce_is_an_openmm_force_in_a_gbn2_system(ubi):
     top, pos = ubi.topology, ubi.positions
     system = app.ForceField("amber14-all.xml", "implicit/gbn2.xml").createSystem(
         top, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
-    force = MadraXForce(top, pos, precision="double", force_group=5)
+    force = MadraXForce(top, pos, precision="double", burial="foldx", force_group=5)  # create_system's burial
     assert isinstance(force, openmm.Force) and isinstance(force, MadraXForce)
     system.addForce(force)  # the System owns it now
     e_force = _energy(system, pos, {5})

@@ -376,11 +376,12 @@ class MadraXForce:
         """The (eager) :class:`MadraXEnergy` of the heavy atoms (Angstrom -> kcal/mol), cached.
 
         ``surface="force"``: the force's own options (what MD and minimisation feel);
-        ``surface="exact"``: exact MadraX, the surface of ``openmm-madrax score`` (comparable numbers)."""
+        ``surface="exact"``: exact MadraX with MadraX's burial, the surface of ``openmm-madrax score``
+        (comparable numbers, also when the force uses ``burial="foldx"``)."""
         if surface not in SURFACES:
             raise ValueError(f"surface must be one of {SURFACES}, not {surface!r}")
-        opts = self.options if surface == "force" else EnergyOptions.scoring(burial=self.options.burial,
-                                                                             torsions=self.options.torsions)
+        # "exact" is the surface of `score` (its default MadraX burial), whatever burial the force uses
+        opts = self.options if surface == "force" else EnergyOptions.scoring(torsions=self.options.torsions)
         if precision is not None:
             opts = opts.replace(precision=precision_name(precision))
         key = (surface, opts.precision)
