@@ -15,11 +15,13 @@ folder that does not exist, a file where the folder should be, or a folder given
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import warnings
 
+import pandas as pd
 import pytest
 
 from badinputs import write_corpus
@@ -50,7 +52,9 @@ def _argv(variant: str, path: str, out) -> list:
         "score": ["score", path],
         "minimize": ["minimize", path, "-o", str(out / "min.pdb"), "--platform", "Reference"],
         "md": ["md", path, "-o", str(out / "traj.dcd"), "--steps", "2", "--no-progress", "--platform", "Reference"],
-        "ddg": ["ddg", path, "-m", "A:M1A", "--no-progress"],
+        # --strict: by default ddg prepares the input like FoldX's RepairPDB (first altloc kept,
+        # reported); test_ddg_default_repairs_altlocs checks that default
+        "ddg": ["ddg", path, "-m", "A:M1A", "--no-progress", "--strict"],
         "features": ["features", path, "--top", path, "-o", str(out / "features.csv"), "--no-progress"],
         "features-simulate": ["features", "--simulate", path, "--ns", "0.00001", "--report-interval", "1",
                               "-o", str(out / "features.csv"), "--no-progress", "--platform", "Reference"],
@@ -110,6 +114,17 @@ def test_python_api_bad_input(name, corpus):
                 fn(path)
         assert isinstance(exc.value, MadraXError)
         assert fragment in str(exc.value), f"{fn.__name__}: {exc.value}"
+
+
+def test_ddg_default_repairs_altlocs(corpus, tmp_path, capsys):
+    """Without --strict, ddg keeps the first alternate location (as RepairPDB) and says so."""
+    path, _ = corpus["altloc.pdb"]
+    out = tmp_path / "ddg.csv"
+    rc, err = _run_cli(["ddg", path, "-m", "A:M1A", "--no-progress", "--fast", "-o", out], capsys)
+    assert rc == 0, err
+    assert len(pd.read_csv(out)) == 1
+    prep = json.loads((tmp_path / "ddg.meta.json").read_text())["preparation"]
+    assert prep["changes"]["altloc"] == ["A:ILE3 (altlocs A/B, line 18) -> A"] and prep["strict"] is False
 
 
 def test_features_bad_trajectory_with_good_topology(tmp_path, capsys):

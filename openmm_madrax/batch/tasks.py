@@ -148,7 +148,7 @@ def _ddg(item: dict, options: dict) -> dict:
                                 seed=options.get("seed", 0), load_kwargs=options.get("load_kwargs") or {})
 
     modeller, setup = cached(("ddg", ref["sha256"], fingerprint(_modeller_key(options))), build)
-    df = ddg(None, [item["mutant"]], modeller=modeller, weights=options.get("weights", "madrax"),
+    df = ddg(None, [item["mutant"]], modeller=modeller, weights=options.get("weights", "calibrated"),
              seed=options.get("seed", 0), repeats=options.get("repeats", 1), progress=False)
     row = {k: _scalar(v) for k, v in df.iloc[0].to_dict().items()}
     row["setup_seconds"] = setup

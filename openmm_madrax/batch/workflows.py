@@ -56,21 +56,23 @@ def _execute(kind, items, options, store_options, *, client=None, workers=None, 
 # ΔΔG: a list of mutants or a deep mutational scan of one structure
 
 
-def ddg_options(*, partners=None, weights="madrax", seed: int = 0, repeats: int = 1, protocol=None,
+def ddg_options(*, partners=None, weights="calibrated", seed: int = 0, repeats: int = 1, protocol=None,
                 load_kwargs: Optional[dict] = None) -> "tuple[dict, dict]":
-    """(task options, options that decide the results, for the store fingerprint)."""
-    from ..ddg import Protocol, load_weights
+    """(task options, options that decide the results, for the store fingerprint).  ``weights`` as
+    in :func:`openmm_madrax.ddg.ddg` (default ``"calibrated"``, the same numbers as a serial call)."""
+    from ..ddg import Protocol
+    from ..ddg.weights import weight_set
 
     if repeats < 1:
         raise MadraXError("--repeats must be at least 1")
     protocol = protocol or Protocol()
-    w, b, wname = load_weights(weights)
-    if isinstance(weights, (str, Path)) and str(weights).lower() not in ("madrax", "default", "calibrated"):
-        # a JSON file: read here, so the workers need not see it
-        weights = {"weights": {c: float(v) for c, v in zip(_channels(), w)}, "intercept": b}
+    ws = weight_set(weights)
+    # the whole weight set travels to the workers (they need not see a JSON file of this machine)
+    full = {"weights": {c: float(v) for c, v in zip(_channels(), ws.channels)}, "intercept": float(ws.intercept),
+            "terms": dict(ws.terms), "uncertainty": ws.uncertainty, "protocol": ws.protocol}
     opts = {"load_kwargs": dict(load_kwargs or {}), "protocol": protocol, "partners": partners,
-            "seed": int(seed), "weights": weights, "repeats": int(repeats)}
-    decide = dict(opts, weights={"name": wname, "values": [float(x) for x in w], "intercept": float(b)})
+            "seed": int(seed), "weights": ws, "repeats": int(repeats)}
+    decide = dict(opts, weights=dict(full, name=ws.name))
     return opts, decide
 
 
@@ -81,7 +83,7 @@ def _channels():
 
 
 def ddg_batch(structure, mutants: Sequence[str] = (), *, scan: Optional[str] = None, to: Optional[str] = None,
-              partners=None, weights="madrax", seed: int = 0, repeats: int = 1, protocol=None,
+              partners=None, weights="calibrated", seed: int = 0, repeats: int = 1, protocol=None,
               load_kwargs: Optional[dict] = None, **run) -> pd.DataFrame:
     """ΔΔG of ``mutants`` (``"A:G44S"``, ``"A:G44S+A:I3V"``) and/or every substitution of a ``scan``
     (``"A:10-60"``, targets ``to``, default all 20) of the structure file ``structure``, one task per
