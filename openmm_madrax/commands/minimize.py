@@ -17,6 +17,11 @@ the same heavy atoms (kcal/mol, the number 'openmm-madrax score' gives).  --scor
 per-residue exact energies of the minimised structure as CSV."""
 
 
+#: --implicit-solvent choices: OpenMM's implicit-solvent files for amber14
+IMPLICIT_SOLVENTS = {"gbn2": "implicit/gbn2.xml", "gbn": "implicit/gbn.xml", "obc2": "implicit/obc2.xml",
+                     "obc1": "implicit/obc1.xml", "hct": "implicit/hct.xml", "none": None}
+
+
 def add_md_options(p) -> None:
     """System options shared by ``minimize`` and ``md``."""
     g = p.add_argument_group("system")
@@ -25,7 +30,10 @@ def add_md_options(p) -> None:
                         "add: MadraX x --scale beside amber14 + GBn2 implicit solvent")
     g.add_argument("--forcefield", nargs="+", default=None, metavar="XML",
                    help="classical force field files (default amber14-all.xml; add mode appends implicit/gbn2.xml)")
-    g.add_argument("--scale", type=float, default=1.0, help="MadraX energy multiplier (default 1)")
+    g.add_argument("--scale", "--madrax-scale", dest="scale", type=float, default=1.0,
+                   help="MadraX energy multiplier (default 1; in add mode e.g. 0.1-0.5)")
+    g.add_argument("--implicit-solvent", choices=sorted(IMPLICIT_SOLVENTS), default="gbn2",
+                   help="add mode: the implicit-solvent model beside amber14 (default gbn2; none: vacuum)")
     g.add_argument("--with-peptide-bond", action="store_true",
                    help="keep MadraX channel 9 (peptide-bond geometry) in the force; left out by default because "
                         "the amber bonded terms own that geometry and together they need a 1 fs time step")
@@ -58,6 +66,7 @@ def build(args):
     lk = load_kwargs(args)  # PDBFixer reads the first model / altloc; these options shape the MadraX side
     repair = lk.pop("repair")
     return prepare_system(args.file, mode=args.mode, forcefield=args.forcefield, scale=args.scale,
+                          implicit_solvent=IMPLICIT_SOLVENTS[args.implicit_solvent],
                           keep_14=args.keep_14, constraints=getattr(args, "constraints", "HBonds"),
                           backend=args.backend, precision=args.precision, burial=args.burial, pH=args.ph,
                           repair=repair, channel_weights={} if args.with_peptide_bond else None,
