@@ -28,6 +28,7 @@ gyration and the MadraX score (float64, scoring setting, kcal/mol) of each frame
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import sys
 import time
@@ -136,7 +137,7 @@ def build(protein: str, mode: str, scale: float, cutoff, force_options: dict):
         system = app.ForceField("amber14-all.xml", "implicit/gbn2.xml").createSystem(
             topology, constraints=app.HBonds, nonbondedMethod=app.CutoffNonPeriodic,
             nonbondedCutoff=cutoff * unit.nanometer)
-        prepared.madrax.add_to(system)
+        system.addForce(copy.deepcopy(prepared.madrax))  # the same MadraX force (a copy: a System owns its forces)
         desc += f", cutoff {cutoff:g} nm"
     if force_options:
         desc += " (" + ", ".join(f"{k}={v}" for k, v in force_options.items()) + ")"

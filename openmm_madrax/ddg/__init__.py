@@ -25,7 +25,7 @@ groups; other chains take part in building the models but not in the binding ene
 
 Modules: :mod:`.protocol` (:class:`Protocol`, :class:`MutationModeller`: building and scoring
 models), :mod:`.weights` (channel weight sets), :mod:`.calibration` (fitting weight sets on
-experimental data; ``python scripts/calibrate_ddg.py`` regenerates the shipped set).
+experimental data; ``python scripts/ddg_calibrate.py`` regenerates the shipped set).
 """
 from __future__ import annotations
 
