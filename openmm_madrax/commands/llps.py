@@ -49,6 +49,8 @@ def add_arguments(p) -> None:
     cv.add_argument("--variants", nargs="*", default=["sequence-only", "physics-only", "full"])
     cv.add_argument("--seed", type=int, default=0)
     cv.add_argument("--folds", type=int, default=5)
+    cv.add_argument("--ensemble", type=int, default=1,
+                    help="networks per fold, predictions averaged (the shipped predictor averages 5)")
     cv.add_argument("--catgranule", default=None, help="CSV from benchmarks/llps_catgranule_scores.py")
     cv.add_argument("--only-cached", action="store_true", help="use only proteins already featurised (development)")
     fe = sub.add_parser("featurise", help="physics profiles of the training sets into the cache")
@@ -86,7 +88,7 @@ def run(args) -> int:
         from ..llps.experiments import run_cv
 
         run_cv(args.cache, args.out, variants=args.variants, n_folds=args.folds, seed=args.seed,
-               catgranule_csv=args.catgranule, only_cached=args.only_cached)
+               catgranule_csv=args.catgranule, only_cached=args.only_cached, ensemble=args.ensemble)
         return 0
     return 1
 

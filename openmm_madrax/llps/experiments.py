@@ -12,7 +12,8 @@ import pandas as pd
 
 from .data import grouped_folds
 from .physics import PhysicsCache, PhysicsOptions
-from .train import (TrainConfig, cross_validate, inner_split, load_examples, markdown_table, summary_table, task_aurocs, train)
+from .train import (TrainConfig, cross_validate, inner_split, load_examples, markdown_table, paired_table, summary_table,
+                    task_aurocs, train)
 
 VARIANTS = {
     "sequence-only": dict(inputs="sequence"),
@@ -57,17 +58,20 @@ def _baselines(ppmc, csat, folds, catgranule_csv: Optional[str], seed: int) -> D
 
 def run_cv(cache_dir, out_dir, variants: Sequence[str] = ("sequence-only", "physics-only", "full"), n_folds: int = 5,
            seed: int = 0, catgranule_csv: Optional[str] = None, only_cached: bool = False, log=sys.stdout,
-           config: Optional[dict] = None) -> pd.DataFrame:
-    """Grouped ``n_folds``-fold CV of the baselines and the network variants on the same folds.
-    Writes ``metrics_<name>.csv`` (per fold), ``oof_<name>.csv``, ``summary.csv`` / ``summary.md``
-    and the learned physics parameters (``physics_parameters.json``) to ``out_dir``."""
+           config: Optional[dict] = None, ensemble: int = 1) -> pd.DataFrame:
+    """Grouped ``n_folds``-fold CV of the baselines and the network variants on the same folds
+    (``ensemble`` networks per fold, predictions averaged, as the shipped predictor does).
+    Writes ``metrics_<name>.csv`` (per fold), ``oof_<name>.csv``, ``summary.csv`` / ``summary.md``,
+    the paired per-fold differences against sequence-only (``paired.md``, when it is among the
+    variants) and the learned physics parameters (``physics_parameters.json``) to ``out_dir``."""
     from ..threads import torch_threads
 
     with torch_threads(1):
-        return _run_cv(cache_dir, out_dir, variants, n_folds, seed, catgranule_csv, only_cached, log, config)
+        return _run_cv(cache_dir, out_dir, variants, n_folds, seed, catgranule_csv, only_cached, log, config,
+                       ensemble)
 
 
-def _run_cv(cache_dir, out_dir, variants, n_folds, seed, catgranule_csv, only_cached, log, config):
+def _run_cv(cache_dir, out_dir, variants, n_folds, seed, catgranule_csv, only_cached, log, config, ensemble=1):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache = PhysicsCache(cache_dir, PhysicsOptions())
@@ -83,7 +87,7 @@ def _run_cv(cache_dir, out_dir, variants, n_folds, seed, catgranule_csv, only_ca
         cfg = TrainConfig(seed=seed, **{**(config or {}), **VARIANTS[name]})
         print(f"[cv] {name}: {asdict(cfg)}", file=log, flush=True)
         m, oof_p, oof_c, hists = cross_validate(cfg, ppmc, ppmc_ex, csat, csat_ex, n_folds, seed, log=log, folds=folds,
-                                                attributions=cfg.inputs != "sequence")
+                                                attributions=cfg.inputs != "sequence", ensemble=ensemble)
         if hists and "attributions" in hists[-1]:
             a = hists.pop()["attributions"]
             a.insert(1, "id", ppmc["id"].values[a["row"].values])
@@ -108,6 +112,10 @@ def _run_cv(cache_dir, out_dir, variants, n_folds, seed, catgranule_csv, only_ca
     summ = summary_table(metrics)
     summ.to_csv(out / "summary.csv", index=False)
     (out / "summary.md").write_text(markdown_table(summ) + "\n")
+    if "sequence-only" in metrics and len(variants) > 1:
+        paired = paired_table({k: v for k, v in metrics.items() if k in variants}, "sequence-only")
+        (out / "paired.md").write_text(markdown_table(paired) + "\n")
+        print(paired.to_string(index=False), file=log, flush=True)
     print(summ.to_string(index=False), file=log, flush=True)
     return summ
 

@@ -299,10 +299,12 @@ def load_examples(cache, only_cached: bool = False, log=None, physics: bool = Tr
 
 def cross_validate(cfg: TrainConfig, ppmc: pd.DataFrame, ppmc_ex: Sequence[Example], csat: pd.DataFrame,
                    csat_ex: Sequence[Example], n_folds: int = 5, seed: int = 0, log=None, folds=None,
-                   attributions: bool = False):
+                   attributions: bool = False, ensemble: int = 1):
     """Grouped ``n_folds``-fold CV.  Fold k: train on the other folds of both sets (early stopping on
-    a grouped 15 % of the training clusters), test on fold k.  Returns (per-fold metrics DataFrame,
-    out-of-fold PPMC predictions, out-of-fold c_sat predictions, histories)."""
+    a grouped 15 % of the training clusters), test on fold k.  With ``ensemble`` > 1, that many
+    networks per fold (model seeds and early-stopping splits differ, as in the shipped predictor)
+    and their averaged predictions are scored.  Returns (per-fold metrics DataFrame, out-of-fold
+    PPMC predictions, out-of-fold c_sat predictions, histories of the first network per fold)."""
     from scipy.stats import spearmanr
 
     pf = folds["ppmc"] if folds is not None else grouped_folds(ppmc["label3"].values, ppmc["cluster"].values, n_folds, seed)
@@ -315,18 +317,25 @@ def cross_validate(cfg: TrainConfig, ppmc: pd.DataFrame, ppmc_ex: Sequence[Examp
         t0 = time.perf_counter()
         tr_p = np.nonzero(pf != k)[0]
         tr_c = np.nonzero(cf != k)[0]
-        vmask_p = inner_split(ppmc["cluster"].values[tr_p], cfg.val_fraction, seed + 100 + k)
-        vmask_c = inner_split(csat["group"].values[tr_c], cfg.val_fraction, seed + 200 + k)
-        train_ex = [ppmc_ex[i] for i in tr_p[~vmask_p]] + [csat_ex[i] for i in tr_c[~vmask_c]]
-        val_ex = [ppmc_ex[i] for i in tr_p[vmask_p]] + [csat_ex[i] for i in tr_c[vmask_c]]
-        fold_cfg = copy.copy(cfg)
-        fold_cfg.seed = cfg.seed + k
-        model, hist = train(fold_cfg, train_ex, val_ex, log=log)
         te_p = np.nonzero(pf == k)[0]
         te_c = np.nonzero(cf == k)[0]
-        pr = predict(model, [ppmc_ex[i] for i in te_p])
+        probs, csats, n_epochs = [], [], 0
+        for j in range(max(1, int(ensemble))):
+            vmask_p = inner_split(ppmc["cluster"].values[tr_p], cfg.val_fraction, seed + 100 + k + 1000 * j)
+            vmask_c = inner_split(csat["group"].values[tr_c], cfg.val_fraction, seed + 200 + k + 1000 * j)
+            train_ex = [ppmc_ex[i] for i in tr_p[~vmask_p]] + [csat_ex[i] for i in tr_c[~vmask_c]]
+            val_ex = [ppmc_ex[i] for i in tr_p[vmask_p]] + [csat_ex[i] for i in tr_c[vmask_c]]
+            fold_cfg = copy.copy(cfg)
+            fold_cfg.seed = cfg.seed + k + 1000 * j
+            m_j, h_j = train(fold_cfg, train_ex, val_ex, log=log)
+            if j == 0:
+                model, hist = m_j, h_j
+            n_epochs += len(h_j["train"])
+            probs.append(predict(m_j, [ppmc_ex[i] for i in te_p])["probs"])
+            csats.append(predict(m_j, [csat_ex[i] for i in te_c])["log10_csat"])
+        pr = {"probs": np.mean(probs, axis=0)}
+        pc = {"log10_csat": np.mean(csats, axis=0)}
         oof_p[te_p] = pr["probs"]
-        pc = predict(model, [csat_ex[i] for i in te_c])
         oof_c[te_c] = pc["log10_csat"]
         scores = {"p_driver": pr["probs"][:, 0], "p_client": pr["probs"][:, 1]}
         if attributions:
@@ -335,7 +344,7 @@ def cross_validate(cfg: TrainConfig, ppmc: pd.DataFrame, ppmc_ex: Sequence[Examp
             attrs.append(a)
         row = {"fold": k, **task_aurocs(ppmc["cls"].values[te_p], scores)}
         row["csat_spearman"] = float(spearmanr(pc["log10_csat"], csat["log10_csat_uM"].values[te_c]).correlation)
-        row["epochs"] = len(hist["train"])
+        row["epochs"] = n_epochs / max(1, int(ensemble))
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
         hists.append({"hist": hist, "w_intra": model.w_intra.detach().numpy().tolist(),
@@ -347,6 +356,25 @@ def cross_validate(cfg: TrainConfig, ppmc: pd.DataFrame, ppmc_ex: Sequence[Examp
     if attributions:
         hists.append({"attributions": pd.concat(attrs).sort_values("row").reset_index(drop=True)})
     return pd.DataFrame(rows), oof_p, oof_c, hists
+
+
+def paired_table(metrics: Dict[str, pd.DataFrame], reference: str, columns=None) -> pd.DataFrame:
+    """Per-fold differences (model - ``reference``) on the same folds: mean and 95 % CI; a
+    difference whose interval excludes 0 is larger than the fold-to-fold noise."""
+    cols = columns or [t[0] for t in TASKS] + ["csat_spearman"]
+    ref = metrics[reference].set_index("fold")
+    rows = []
+    for name, df in metrics.items():
+        if name == reference or "fold" not in df:
+            continue
+        d = df.set_index("fold")
+        row = {"model": f"{name} - {reference}"}
+        for c in cols:
+            if c in d and c in ref:
+                m, h = mean_ci((d[c] - ref[c]).values)
+                row[c] = f"{m:+.3f} ± {h:.3f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def summary_table(metrics: Dict[str, pd.DataFrame], columns=None) -> pd.DataFrame:
