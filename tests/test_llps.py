@@ -281,3 +281,29 @@ def test_ensemble_generator_option():
 
     assert cache_key("MK", opt) != cache_key("MK", PhysicsOptions(rounds=1, conformer_sets=1, trials=1))
     assert "generator" not in PhysicsOptions().key()
+
+
+# ----------------------------------------------------------------------------------------------
+# the shipped weights
+
+UBIQUITIN_SEQ = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
+LYSOZYME_SEQ = ("KVFERCELARTLKRLGMDGYRGISLANWMCLAKWESGYNTRATNYNAGDRSTDYGIFQINSRYWCNDGKTPGAVNACHLSCSALLQDNIADAVAC"
+                "AKRVVRDPQGIRAWVAWRNRCQNRDVRQYVQGCGV")
+#: the disordered N-terminal region of DDX4 (residues 1-236), a phase-separating IDR (Nott et al. 2015)
+DDX4_N = ("MGDEDWEAEINPHMSSYVPIFEKDRYSGENGDNFNRTPASSSEMDDGPSRRDHFMKSGFASGRNFGNRDAGECNKRDNTSTMGGFGVGKSFGNRGFSNSRFEDGD"
+          "SSGFWRESSNDCEDNPTRNRGFSKRGGYRDGNNSEASGPYRRGGRGSFRGCRGGFGLGSPNNDLDPDECMQRTGGLFGSRRPVLSGTGNGDTSQSRSGSGSERGGYKG"
+          "LNEEVITGSGKNSWKSEAEGGES")
+
+
+def test_shipped_weights_rank_a_driver_idr_above_folded_proteins(tmp_path):
+    from openmm_madrax.llps.predictor import WEIGHTS_FILE
+
+    if not WEIGHTS_FILE.exists():
+        pytest.skip(f"no shipped weights at {WEIGHTS_FILE} (openmm-madrax llps train regenerates them)")
+    predictor = LLPSPredictor.load(cache=tmp_path / "cache")
+    assert len(predictor.models) == 5 and predictor.meta["variant"] == "full"
+    df = predictor.predict({"ubiquitin": UBIQUITIN_SEQ, "lysozyme": LYSOZYME_SEQ, "DDX4_N": DDX4_N}).set_index("id")
+    assert np.isfinite(df[["p_driver", "p_client", "csat_uM"]].to_numpy(float)).all()
+    # measured with the shipped weights: DDX4_N 0.54, ubiquitin 0.08, lysozyme 0.002
+    assert df.loc["DDX4_N", "p_driver"] > 0.3 > max(df.loc["ubiquitin", "p_driver"], df.loc["lysozyme", "p_driver"])
+    assert ((df["p_driver"] + df["p_client"]) <= 1.0 + 1e-6).all()
