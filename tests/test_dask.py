@@ -281,3 +281,14 @@ def test_llps_on_cluster_equals_serial(client, tmp_path):
     off = llps_batch(seqs, weights=str(w), cache=False, progress=False)
     assert list(on["status"]) == list(off["status"]) == ["ok", "error", "ok"]
     np.testing.assert_allclose(on["p_driver"].to_numpy(float), off["p_driver"].to_numpy(float), atol=1e-9)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt: Linux only")
+def test_worker_plugin_undoes_the_nanny_malloc_setting():
+    """dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's dynamic
+    mmap threshold (torch several times slower); the worker plugin sets fixed thresholds instead."""
+    code = "from openmm_madrax.batch.dask_plugin import fixed_malloc_thresholds as f; print(f())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    out = [subprocess.run([sys.executable, "-c", code], env=dict(env, **extra), capture_output=True, text=True,
+                          check=True).stdout.strip() for extra in ({"MALLOC_TRIM_THRESHOLD_": "65536"}, {})]
+    assert out == ["True", "False"]
