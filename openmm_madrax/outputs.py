@@ -33,6 +33,22 @@ def check_output_path(path, formats: Optional[Sequence[str]] = None, what: str =
         if ext not in formats:
             raise MadraXError(f"{what} {path!r}: unsupported format {ext or '(no extension)'}; use "
                               f"{', '.join(formats)}")
+    _check_parent_folder(path, what)
+    return path
+
+
+def check_output_dir(path, what: str = "output folder") -> str:
+    """``str(path)`` if it is a folder or can be created as one in an existing folder, else a
+    :class:`MadraXError`."""
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise MadraXError(f"{what} {path!r} is a file")
+    _check_parent_folder(path, what)
+    return path
+
+
+def _check_parent_folder(path: str, what: str) -> None:
+    """The folder that holds ``path`` exists and is a folder."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.exists(folder):
         # a file on the way (out.csv/x.pdb) makes the folder look missing: name the file instead
@@ -44,7 +60,6 @@ def check_output_path(path, formats: Optional[Sequence[str]] = None, what: str =
         raise MadraXError(f"{what} {path!r}: the folder {folder} does not exist; create it first")
     if not os.path.isdir(folder):
         raise MadraXError(f"{what} {path!r}: {folder} is a file, not a folder")
-    return path
 
 
 def check_output_paths(*items) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..outputs import check_output_dir
 from . import add_structure_options, load_kwargs
 
 HELP = "conformational ensembles of disordered proteins from sequence (MadraX-weighted)"
@@ -42,24 +43,6 @@ def add_arguments(p) -> None:
     p.add_argument("--no-plot", dest="plot", action="store_false", help="no per-sequence plot")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     add_structure_options(p)
-
-
-def check_output_dir(path: str) -> str:
-    """OUTDIR may exist (as a folder) or be created in an existing folder; checked before any work."""
-    from ..errors import MadraXError
-
-    path = os.fspath(path)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise MadraXError(f"output folder {path!r} is a file")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        probe = parent
-        while probe and not os.path.exists(probe):
-            probe = os.path.dirname(probe)
-        if probe and not os.path.isdir(probe):
-            raise MadraXError(f"output folder {path!r}: {probe} is a file, not a folder")
-        raise MadraXError(f"output folder {path!r}: the folder {parent} does not exist; create it first")
-    return path
 
 
 def _records(text: str, lk: dict):
