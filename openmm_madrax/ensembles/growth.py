@@ -296,30 +296,33 @@ class ChainGrower:
     def _try_block(self, state, rows: Tensor, s: int, e: int, kb: int, rng) -> Tensor:
         """Residues s..e-1 at once with kb candidates per conformer; returns the rows that found
         no candidate without contact (their residues s..e-1 are left to the per-residue growth)."""
-        X, cen, rad, phi, psi, omega, chi = state
         b = self.b
         dev = b.device
         f = lambda x: torch.as_tensor(x, dtype=b.dtype, device=dev)  # noqa: E731
         m = int(rows.numel())
-        rep = rows.repeat_interleave(kb)
-        Xc, cc, rc = X[rep], cen[rep], rad[rep]
-        pc, qc, oc, hc = phi[rep].clone(), psi[rep].clone(), omega[rep].clone(), chi[rep].clone()
+        cand = _expand(state, rows, kb)
+        _, _, _, pc, qc, oc, hc = cand
         t = self.draw(rng, m * kb, s, e)
         if self.fixed is not None:
             self.fixed.restore(t, slice(None), s, e)
         pc[:, s:e], qc[:, s:e], oc[:, s:e], hc[:, s:e] = f(t.phi), f(t.psi), f(t.omega), f(t.chi)
-        crow = torch.arange(m * kb, device=dev)
+        success, src = self._settle(cand, m, kb, s, e)
+        _copy_rows(state, rows[success], cand, src)
+        return rows[~success]
+
+    def _settle(self, cand, m: int, k: int, s: int, e: int):
+        """Place residues s..e-1 of the ``m * k`` candidate rows ``cand`` (k per conformer) and pick,
+        per conformer, the first candidate without contact: returns (success (m,), the picked
+        candidate rows of the successful conformers)."""
+        Xc, cc, rc, pc, qc, oc, hc = cand
+        crow = torch.arange(m * k, device=Xc.device)
         self._place(Xc, crow, s, e, pc, qc, oc, hc)
         cc[:, s:e], rc[:, s:e] = self.centroids(Xc, crow, s, e)
         bad_c, _ = self.clashes(Xc, crow, s, e, cc, rc)
-        ok = (~bad_c).view(m, kb)
+        ok = (~bad_c).view(m, k)
         success = ok.any(1)
-        pick = torch.arange(m, device=dev) * kb + torch.argmax(ok.to(torch.int8), dim=1)
-        src, dst = pick[success], rows[success]
-        if dst.numel():
-            X[dst], cen[dst], rad[dst] = Xc[src], cc[src], rc[src]
-            phi[dst], psi[dst], omega[dst], chi[dst] = pc[src], qc[src], oc[src], hc[src]
-        return rows[~success]
+        pick = torch.arange(m, device=Xc.device) * k + torch.argmax(ok.to(torch.int8), dim=1)
+        return success, pick[success]
 
     def _grow_step(self, state, active: Tensor, s: int, e: int, rng, candidates: int, tries_per_window: int,
                    window_step: int, max_tries: int, stats: GrowthStats, donors: Tensor) -> None:
@@ -345,9 +348,7 @@ class ChainGrower:
                 # prune and enrich: a conformer stuck at this residue continues as a copy of
                 # one that got past it (the copies diverge from the next residue on)
                 donor = done[torch.as_tensor(rng.integers(0, done.numel(), pending.numel()), device=dev)]
-                X[pending], cen[pending], rad[pending] = X[donor], cen[donor], rad[donor]
-                phi[pending], psi[pending], omega[pending], chi[pending] = \
-                    phi[donor], psi[donor], omega[donor], chi[donor]
+                _copy_rows(state, pending, state, donor)
                 stats.clones += int(pending.numel())
                 break
             m = int(pending.numel())
@@ -355,9 +356,8 @@ class ChainGrower:
             win = self._window_start(s - back, s)
             if back > 1:
                 stats.window_growths += m
-            rep = pending.repeat_interleave(K)
-            Xc, cc, rc = X[rep], cen[rep], rad[rep]
-            pc, qc, oc, hc = phi[rep].clone(), psi[rep].clone(), omega[rep].clone(), chi[rep].clone()
+            cand = _expand(state, pending, K)
+            _, _, _, pc, qc, oc, hc = cand
             t = self.draw(rng, m * K, win, e)
             if self.fixed is not None:
                 self.fixed.restore(t, slice(None), win, e)
@@ -372,19 +372,8 @@ class ChainGrower:
             if (~full).any():
                 sel_sc = torch.as_tensor(np.nonzero(~full)[0], device=dev)
                 hc[sel_sc, s:s + 1] = f(t.chi[~full][:, -1:])
-            crow = torch.arange(m * K, device=dev)
-            self._place(Xc, crow, win, e, pc, qc, oc, hc)
-            cc[:, win:e], rc[:, win:e] = self.centroids(Xc, crow, win, e)
-            bad_c, _ = self.clashes(Xc, crow, win, e, cc, rc)
-            ok = (~bad_c).view(m, K)
-            success = ok.any(1)
-            first = torch.argmax(ok.to(torch.int8), dim=1)
-            pick = torch.arange(m, device=dev) * K + first
-            src = pick[success]
-            dst = pending[success]
-            if dst.numel():
-                X[dst], cen[dst], rad[dst] = Xc[src], cc[src], rc[src]
-                phi[dst], psi[dst], omega[dst], chi[dst] = pc[src], qc[src], oc[src], hc[src]
+            success, src = self._settle(cand, m, K, win, e)
+            _copy_rows(state, pending[success], cand, src)
             pending = pending[~success]
             soft = soft[(~success).cpu().numpy()]
             attempt += 1
@@ -621,3 +610,18 @@ class FixedParts:
         Fr = frame(rN, rA, rC)  # (3, 3)
         local = (dom - rN) @ Fr  # (k, 3)
         X[rows.unsqueeze(1), idx.unsqueeze(0)] = n_a.unsqueeze(1) + torch.einsum("kj,mij->mki", local, Fb)
+
+
+def _expand(state, rows: Tensor, k: int) -> tuple:
+    """Candidate copies of a growth state (X, centroids, radii, phi, psi, omega, chi): each of
+    ``rows`` repeated ``k`` times (the torsions cloned: they are redrawn in place)."""
+    rep = rows.repeat_interleave(k)
+    X, cen, rad, phi, psi, omega, chi = state
+    return X[rep], cen[rep], rad[rep], phi[rep].clone(), psi[rep].clone(), omega[rep].clone(), chi[rep].clone()
+
+
+def _copy_rows(state, dst: Tensor, source, src: Tensor) -> None:
+    """Rows ``src`` of the state tuple ``source`` into rows ``dst`` of ``state``, tensor by tensor."""
+    if dst.numel():
+        for a, b in zip(state, source):
+            a[dst] = b[src]
