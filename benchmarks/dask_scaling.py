@@ -122,25 +122,32 @@ def scaling(args) -> dict:
     res = {"task": f"ddG scan of 1ubi, {len(items)} mutants, protocol {args.protocol}", "load_before": _load_avg(),
            "repeats": [], "cpus": os.cpu_count()}
     print(f"# {res['task']}; load average before: {res['load_before']}", flush=True)
-    for rep in range(args.repeats):
+    _repeat_runs("ddg", items, opts, modes, args.repeats, res)
+    return res
+
+
+def _repeat_runs(kind: str, items, opts, modes, repeats: int, res: dict) -> None:
+    """``repeats`` x (serial and each worker count in ``modes``) on ``items``; rows into
+    ``res["repeats"]``, the load after into ``res["load_after"]``, then the summary table."""
+    for rep in range(repeats):
         row = {}
         for w in modes:
-            wall, df, rss, uss = _run_once("ddg", items, opts, w)
+            wall, df, rss, uss = _run_once(kind, items, opts, w)
             n_ok = int((df["status"] == "ok").sum())
             row[str(w)] = {"wall_s": wall, "ok": n_ok, "peak_rss_mib": rss, "uss_mib": uss,
                            "item_s_median": float(df["seconds"].median()),
+                           "item_s_mean": float(df["seconds"].mean()),
                            "cpu_share": float(df["cpu_seconds"].sum() / df["seconds"].sum()),
                            "task_cpu_s": float(df["cpu_seconds"].sum()), "task_wall_s": float(df["seconds"].sum()),
-                           "setup_s": float(df["setup_seconds"].sum())}
-            print(f"repeat {rep}: {'serial' if w == 0 else f'{w} worker(s)'}: {wall:.1f} s, {n_ok}/{len(items)} ok, "
-                  f"per item {row[str(w)]['item_s_median']:.2f} s (median), CPU share of the tasks "
-                  f"{row[str(w)]['cpu_share']:.2f}, peak RSS/worker "
+                           "setup_s": float(df["setup_seconds"].sum()) if "setup_seconds" in df else 0.0}
+            print(f"{kind} repeat {rep}: {'serial' if w == 0 else f'{w} worker(s)'}: {wall:.1f} s, {n_ok}/{len(items)} "
+                  f"ok, per item {row[str(w)]['item_s_median']:.2f} s median / {row[str(w)]['item_s_mean']:.2f} s "
+                  f"mean, CPU share of the tasks {row[str(w)]['cpu_share']:.2f}, peak RSS/worker "
                   f"{', '.join(f'{x:.0f}' for x in rss)} MiB (unique {', '.join(f'{x:.0f}' for x in uss)} MiB); "
                   f"load {_load_avg()}", flush=True)
         res["repeats"].append(row)
     res["load_after"] = _load_avg()
     _summary(res, modes)
-    return res
 
 
 def scaling_all(args) -> dict:
@@ -176,7 +183,7 @@ def _llps_scaling(args) -> dict:
         from openmm_madrax.llps import LLPSNet, LLPSPredictor
         from openmm_madrax.llps.predictor import WEIGHTS_FILE
     except ImportError:
-        print("# LLPS: openmm_madrax.llps is not in this checkout (branch wip-llps); not measured")
+        print("# LLPS: openmm_madrax.llps is not importable here; not measured")
         return {"llps": "not available: openmm_madrax.llps is not importable in this checkout"}
     if not PPMC.exists():
         return {"llps": f"not measured: {PPMC} not there"}
@@ -187,30 +194,14 @@ def _llps_scaling(args) -> dict:
         weights = OUT / "llps_untrained_5models.pt"
         torch.manual_seed(0)
         LLPSPredictor([LLPSNet() for _ in range(5)], cache=False).save(weights)
-        label = "UNTRAINED 5-model ensemble (timing only; no shipped weights yet)"
+        label = "UNTRAINED 5-model ensemble (timing only; the shipped weights file is missing)"
     items, lengths = _llps_items(args.llps_items)
     opts = {"weights": str(weights), "cache": False}
     out = {"task": f"LLPS prediction of {len(items)} PPMC proteins (seeded sample; length median "
                    f"{int(lengths.median())}, mean {lengths.mean():.0f}, max {lengths.max()}), {label}, physics cache off",
            "repeats": [], "load_before": _load_avg(), "cpus": os.cpu_count(), "mean_length": float(lengths.mean())}
     print(f"# {out['task']}; load average before {out['load_before']}", flush=True)
-    modes = [0] + list(args.workers)
-    for rep in range(args.repeats):
-        row = {}
-        for w in modes:
-            wall, df, rss, uss = _run_once("llps", items, opts, w)
-            n_ok = int((df["status"] == "ok").sum())
-            row[str(w)] = {"wall_s": wall, "ok": n_ok, "peak_rss_mib": rss, "uss_mib": uss,
-                           "item_s_median": float(df["seconds"].median()),
-                           "item_s_mean": float(df["seconds"].mean()),
-                           "cpu_share": float(df["cpu_seconds"].sum() / df["seconds"].sum()),
-                           "task_cpu_s": float(df["cpu_seconds"].sum()), "task_wall_s": float(df["seconds"].sum())}
-            print(f"llps repeat {rep}: {'serial' if w == 0 else f'{w} worker(s)'}: {wall:.1f} s, {n_ok}/{len(items)} ok, "
-                  f"per protein {row[str(w)]['item_s_mean']:.2f} s (mean), CPU share {row[str(w)]['cpu_share']:.2f}, "
-                  f"peak RSS/worker {', '.join(f'{x:.0f}' for x in rss)} MiB; load {_load_avg()}", flush=True)
-        out["repeats"].append(row)
-    out["load_after"] = _load_avg()
-    _summary(out, modes)
+    _repeat_runs("llps", items, opts, [0] + list(args.workers), args.repeats, out)
     return {"llps": out}
 
 
